@@ -1,0 +1,6 @@
+// The statecharts tabvisor runs, exported for src/ (which provides the side effects), the
+// inspector and the tests.
+export * from './policy.js';
+export * from './tab.machine.js';
+export * from './instance.machine.js';
+export * from './supervisor.machine.js';

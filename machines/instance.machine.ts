@@ -1,0 +1,463 @@
+// The instance machine: one Chrome process tree and its tabs, supervised through
+// spawning → healthy ⇄ degraded → recovering, with `failed` when restarts come too fast.
+// Pure: launching, probing, measuring and killing are named actors provided from src/.
+import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
+import { backoffDelayMs, type ProbePolicy, type RestartPolicy } from './policy.js';
+import { tabMachine, type TabParentEvent } from './tab.machine.js';
+
+export interface InstanceLimits {
+  /** Above this (private footprint of the whole tree) the instance is degraded and mitigated. */
+  softMemoryMb: number;
+  /** Above this the instance is restarted with its tabs restored. */
+  hardMemoryMb: number;
+  maxTabs: number;
+}
+
+export interface InstanceOptions {
+  name: string;
+  shared: boolean;
+  /** Extra Chrome command-line arguments. */
+  args: string[];
+  limits: InstanceLimits;
+  restart: RestartPolicy;
+  probe: ProbePolicy;
+  tabProbe: ProbePolicy;
+  memoryIntervalMs: number;
+  /** How long a relaunched instance waits for its tabs before calling itself healthy anyway. */
+  tabRestoreTimeoutMs: number;
+}
+
+export interface InstanceInput {
+  instanceId: string;
+  options: InstanceOptions;
+}
+
+export interface InstanceContext extends InstanceInput {
+  pid: number | null;
+  launchMs: number | null;
+  tabIds: string[];
+  /** Tabs that have not settled (healthy or failed) since the last relaunch. */
+  pendingTabs: string[];
+  misses: number;
+  memoryBytes: number | null;
+  overSoftLimit: boolean;
+  restartsInWindow: number;
+  attempt: number;
+  /** Every restart since creation, manual ones included. */
+  restarts: number;
+  reason: string;
+}
+
+export interface InstanceRef {
+  instanceId: string;
+}
+export interface LaunchInput extends InstanceRef {
+  options: InstanceOptions;
+}
+export interface LaunchOutput {
+  pid: number;
+  launchMs: number;
+}
+export interface MemorySample {
+  /** Chrome's "private footprint" of the whole process tree: RssAnon + VmSwap. */
+  privateBytes: number;
+}
+
+export type InstanceEvent =
+  | { type: 'OPEN_TAB'; tabId: string; url: string; evictable?: boolean }
+  | { type: 'CLOSE_TAB'; tabId: string; reason?: string }
+  | { type: 'RESTART'; reason?: string }
+  | { type: 'STOP'; reason?: string }
+  | { type: 'CHROME_EXITED'; code: number | null; signal: string | null }
+  | { type: 'CDP_DISCONNECTED' }
+  | { type: 'PROBE_OK' }
+  | { type: 'PROBE_MISSED'; detail: string }
+  | { type: 'MEMORY_SAMPLED'; privateBytes: number }
+  | { type: 'RESTART_WINDOW_ELAPSED' }
+  | TabParentEvent;
+
+/** Events the instance sends to the supervisor. */
+export type InstanceParentEvent =
+  | { type: 'INSTANCE_FAILED'; instanceId: string; reason: string }
+  | { type: 'INSTANCE_STOPPED'; instanceId: string };
+
+const notProvided = (name: string) => () => {
+  throw new Error(`${name} was not provided to the instance machine`);
+};
+const MB = 1024 * 1024;
+
+export const instanceMachine = setup({
+  types: {
+    context: {} as InstanceContext,
+    events: {} as InstanceEvent,
+    input: {} as InstanceInput,
+  },
+  actors: {
+    launchChrome: fromPromise<LaunchOutput, LaunchInput>(notProvided('launchChrome')),
+    /** Kill the whole process tree (SIGKILL to the group); the profile stays for the relaunch. */
+    killChrome: fromPromise<void, InstanceRef>(notProvided('killChrome')),
+    /** Graceful close, then kill of the group; the profile is removed. */
+    stopChrome: fromPromise<void, InstanceRef>(notProvided('stopChrome')),
+    probeChrome: fromPromise<void, InstanceRef>(notProvided('probeChrome')),
+    sampleMemory: fromPromise<MemorySample, InstanceRef>(notProvided('sampleMemory')),
+    /** Reports CHROME_EXITED and CDP_DISCONNECTED; reports at once if either already happened. */
+    watchChrome: fromCallback<EventObject, InstanceRef>(notProvided('watchChrome')),
+    tab: tabMachine,
+  },
+  actions: {
+    /** Collect garbage in every page and close idle tabs the client marked evictable. */
+    mitigateMemory: (_, _params: InstanceRef) => {},
+    countRestart: enqueueActions(({ enqueue, context }) => {
+      enqueue.assign({
+        restartsInWindow: context.restartsInWindow + 1,
+        attempt: context.attempt + 1,
+        restarts: context.restarts + 1,
+      });
+      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED' }, { delay: context.options.restart.windowMs });
+    }),
+    openTab: enqueueActions(({ enqueue, context, event }) => {
+      if (event.type !== 'OPEN_TAB') return;
+      enqueue.spawnChild('tab', {
+        id: event.tabId,
+        input: {
+          tabId: event.tabId,
+          instanceId: context.instanceId,
+          url: event.url,
+          evictable: event.evictable ?? false,
+          probe: context.options.tabProbe,
+          restart: context.options.restart,
+        },
+      });
+      enqueue.assign({ tabIds: [...context.tabIds, event.tabId] });
+    }),
+    manualRestart: assign(({ context, event }) => ({
+      restarts: context.restarts + 1,
+      attempt: 0,
+      reason: event.type === 'RESTART' && event.reason ? event.reason : 'restart requested',
+    })),
+    tellTabs: enqueueActions(({ enqueue, context }, params: { type: 'INSTANCE_DOWN'; reason: string } | { type: 'INSTANCE_UP' } | { type: 'INSTANCE_FAILED'; reason: string }) => {
+      for (const tabId of context.tabIds) enqueue.sendTo(tabId, params);
+    }),
+    closeTabs: enqueueActions(({ enqueue, context }, params: { reason: string }) => {
+      for (const tabId of context.tabIds) enqueue.sendTo(tabId, { type: 'CLOSE', reason: params.reason });
+    }),
+  },
+  guards: {
+    intensityExceeded: ({ context }) => context.restartsInWindow > context.options.restart.maxRestarts,
+    missesReachDegrade: ({ context }) => context.misses + 1 >= context.options.probe.degradeAfter,
+    missesReachRecover: ({ context }) => context.misses + 1 >= context.options.probe.recoverAfter,
+    aboveHard: ({ context }, p: { bytes: number }) => p.bytes > context.options.limits.hardMemoryMb * MB,
+    aboveSoft: ({ context }, p: { bytes: number }) => p.bytes > context.options.limits.softMemoryMb * MB,
+    memoryOk: ({ context }) => !context.overSoftLimit,
+    allTabsSettled: ({ context }) => context.pendingTabs.length === 0,
+    noTabsLeft: ({ context }) => context.tabIds.length === 0,
+  },
+  delays: {
+    probeInterval: ({ context }) => context.options.probe.intervalMs,
+    probeDeadline: ({ context }) => context.options.probe.deadlineMs,
+    memoryInterval: ({ context }) => context.options.memoryIntervalMs,
+    backoff: ({ context }) => backoffDelayMs(Math.max(0, context.attempt - 1), context.options.restart),
+    stable: ({ context }) => context.options.restart.stableMs,
+    tabRestoreTimeout: ({ context }) => context.options.tabRestoreTimeoutMs,
+  },
+}).createMachine({
+  id: 'instance',
+  context: ({ input }) => ({
+    ...input,
+    pid: null,
+    launchMs: null,
+    tabIds: [],
+    pendingTabs: [],
+    misses: 0,
+    memoryBytes: null,
+    overSoftLimit: false,
+    restartsInWindow: 0,
+    attempt: 0,
+    restarts: 0,
+    reason: 'created',
+  }),
+  initial: 'spawning',
+  on: {
+    STOP: { target: '.stopping', actions: assign({ reason: ({ event }) => event.reason ?? 'stop requested' }) },
+    CLOSE_TAB: { actions: enqueueActions(({ enqueue, event }) => enqueue.sendTo(event.tabId, { type: 'CLOSE', reason: event.reason ?? 'closed by client' })) },
+    TAB_SETTLED: { actions: assign({ pendingTabs: ({ context, event }) => context.pendingTabs.filter((id) => id !== event.tabId) }) },
+    TAB_STOPPED: {
+      actions: enqueueActions(({ enqueue, event, context }) => {
+        enqueue.stopChild(event.tabId);
+        enqueue.assign({
+          tabIds: context.tabIds.filter((id) => id !== event.tabId),
+          pendingTabs: context.pendingTabs.filter((id) => id !== event.tabId),
+        });
+      }),
+    },
+    RESTART_WINDOW_ELAPSED: {
+      actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }),
+    },
+  },
+  states: {
+    spawning: {
+      invoke: {
+        src: 'launchChrome',
+        input: ({ context }) => ({ instanceId: context.instanceId, options: context.options }),
+        onDone: {
+          target: 'healthy',
+          actions: assign(({ event }) => ({
+            pid: event.output.pid,
+            launchMs: event.output.launchMs,
+            reason: `launched (pid ${event.output.pid}, ${event.output.launchMs} ms)`,
+          })),
+        },
+        onError: {
+          target: 'recovering',
+          actions: [assign({ reason: ({ event }) => `launch failed: ${errorText(event.error)}` }), 'countRestart'],
+        },
+      },
+    },
+    healthy: {
+      type: 'parallel',
+      entry: assign({ misses: 0 }),
+      invoke: { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
+      after: { stable: { actions: assign({ attempt: 0 }) } },
+      states: {
+        probe: {
+          initial: 'waiting',
+          states: {
+            waiting: { after: { probeInterval: 'probing' } },
+            probing: {
+              invoke: {
+                src: 'probeChrome',
+                input: ({ context }) => ({ instanceId: context.instanceId }),
+                onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
+                onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
+              },
+              after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
+            },
+          },
+        },
+        memory: {
+          initial: 'waiting',
+          states: {
+            waiting: { after: { memoryInterval: 'sampling' } },
+            sampling: {
+              invoke: {
+                src: 'sampleMemory',
+                input: ({ context }) => ({ instanceId: context.instanceId }),
+                onDone: { target: 'waiting', actions: raise(({ event }) => ({ type: 'MEMORY_SAMPLED', privateBytes: event.output.privateBytes })) },
+                onError: 'waiting',
+              },
+            },
+          },
+        },
+      },
+      on: {
+        OPEN_TAB: { actions: 'openTab' },
+        RESTART: { target: 'recovering.killing', actions: 'manualRestart' },
+        CHROME_EXITED: { target: 'recovering', actions: [assign({ reason: ({ event }) => exitText(event) }), 'countRestart'] },
+        CDP_DISCONNECTED: { target: 'recovering', actions: [assign({ reason: 'DevTools connection lost' }), 'countRestart'] },
+        PROBE_OK: { actions: assign({ misses: 0 }) },
+        PROBE_MISSED: [
+          {
+            guard: 'missesReachRecover',
+            target: 'recovering',
+            actions: [assign(({ context }) => ({ reason: `browser unresponsive: ${context.misses + 1} probes missed` })), 'countRestart'],
+          },
+          {
+            guard: 'missesReachDegrade',
+            target: 'degraded',
+            actions: assign(({ context, event }) => ({ misses: context.misses + 1, reason: `${context.misses + 1} probes missed (${event.detail})` })),
+          },
+          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
+        ],
+        MEMORY_SAMPLED: [
+          {
+            guard: { type: 'aboveHard', params: ({ event }) => ({ bytes: event.privateBytes }) },
+            target: 'recovering',
+            actions: [assign(({ context, event }) => memoryOver(context, event.privateBytes, 'hard')), 'countRestart'],
+          },
+          {
+            guard: { type: 'aboveSoft', params: ({ event }) => ({ bytes: event.privateBytes }) },
+            target: 'degraded',
+            actions: [
+              assign(({ context, event }) => ({ ...memoryOver(context, event.privateBytes, 'soft'), overSoftLimit: true })),
+              { type: 'mitigateMemory', params: ({ context }) => ({ instanceId: context.instanceId }) },
+            ],
+          },
+          { actions: assign({ memoryBytes: ({ event }) => event.privateBytes }) },
+        ],
+      },
+    },
+    degraded: {
+      type: 'parallel',
+      invoke: { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
+      states: {
+        probe: {
+          initial: 'waiting',
+          states: {
+            waiting: { after: { probeInterval: 'probing' } },
+            probing: {
+              invoke: {
+                src: 'probeChrome',
+                input: ({ context }) => ({ instanceId: context.instanceId }),
+                onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
+                onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
+              },
+              after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
+            },
+          },
+        },
+        memory: {
+          initial: 'waiting',
+          states: {
+            waiting: { after: { memoryInterval: 'sampling' } },
+            sampling: {
+              invoke: {
+                src: 'sampleMemory',
+                input: ({ context }) => ({ instanceId: context.instanceId }),
+                onDone: { target: 'waiting', actions: raise(({ event }) => ({ type: 'MEMORY_SAMPLED', privateBytes: event.output.privateBytes })) },
+                onError: 'waiting',
+              },
+            },
+          },
+        },
+      },
+      on: {
+        OPEN_TAB: { actions: 'openTab' },
+        RESTART: { target: 'recovering.killing', actions: 'manualRestart' },
+        CHROME_EXITED: { target: 'recovering', actions: [assign({ reason: ({ event }) => exitText(event) }), 'countRestart'] },
+        CDP_DISCONNECTED: { target: 'recovering', actions: [assign({ reason: 'DevTools connection lost' }), 'countRestart'] },
+        PROBE_OK: [
+          { guard: 'memoryOk', target: 'healthy', actions: assign({ misses: 0, reason: 'probe answered again' }) },
+          { actions: assign({ misses: 0 }) },
+        ],
+        PROBE_MISSED: [
+          {
+            guard: 'missesReachRecover',
+            target: 'recovering',
+            actions: [assign(({ context }) => ({ reason: `browser unresponsive: ${context.misses + 1} probes missed` })), 'countRestart'],
+          },
+          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
+        ],
+        MEMORY_SAMPLED: [
+          {
+            guard: { type: 'aboveHard', params: ({ event }) => ({ bytes: event.privateBytes }) },
+            target: 'recovering',
+            actions: [assign(({ context, event }) => memoryOver(context, event.privateBytes, 'hard')), 'countRestart'],
+          },
+          {
+            guard: { type: 'aboveSoft', params: ({ event }) => ({ bytes: event.privateBytes }) },
+            actions: assign({ memoryBytes: ({ event }) => event.privateBytes }),
+          },
+          {
+            guard: ({ context }) => context.misses === 0,
+            target: 'healthy',
+            actions: assign(({ event }) => ({
+              memoryBytes: event.privateBytes,
+              overSoftLimit: false,
+              reason: `memory back under soft limit (${Math.round(event.privateBytes / MB)} MB)`,
+            })),
+          },
+          { actions: assign({ memoryBytes: ({ event }) => event.privateBytes, overSoftLimit: false }) },
+        ],
+      },
+    },
+    recovering: {
+      entry: [{ type: 'tellTabs', params: ({ context }) => ({ type: 'INSTANCE_DOWN', reason: context.reason }) }, assign({ misses: 0, overSoftLimit: false })],
+      initial: 'checking',
+      states: {
+        checking: {
+          always: [
+            {
+              guard: 'intensityExceeded',
+              target: '#instance.failed',
+              actions: assign(({ context }) => ({
+                reason: `restart intensity exceeded: ${context.restartsInWindow} restarts in ${context.options.restart.windowMs} ms (last: ${context.reason})`,
+              })),
+            },
+            { target: 'killing' },
+          ],
+        },
+        killing: {
+          invoke: {
+            src: 'killChrome',
+            input: ({ context }) => ({ instanceId: context.instanceId }),
+            onDone: 'backoff',
+            onError: 'backoff',
+          },
+        },
+        backoff: { after: { backoff: 'relaunching' } },
+        relaunching: {
+          invoke: {
+            src: 'launchChrome',
+            input: ({ context }) => ({ instanceId: context.instanceId, options: context.options }),
+            onDone: {
+              target: 'restoringTabs',
+              actions: assign(({ event }) => ({ pid: event.output.pid, launchMs: event.output.launchMs })),
+            },
+            onError: {
+              target: 'checking',
+              actions: [assign({ reason: ({ event }) => `relaunch failed: ${errorText(event.error)}` }), 'countRestart'],
+            },
+          },
+        },
+        restoringTabs: {
+          entry: [assign(({ context }) => ({ pendingTabs: [...context.tabIds] })), { type: 'tellTabs', params: { type: 'INSTANCE_UP' } }],
+          always: {
+            guard: 'allTabsSettled',
+            target: '#instance.healthy',
+            actions: assign(({ context }) => ({ reason: `relaunched (pid ${context.pid}), ${context.tabIds.length} tabs restored` })),
+          },
+          after: {
+            tabRestoreTimeout: {
+              target: '#instance.healthy',
+              actions: assign(({ context }) => ({
+                reason: `relaunched (pid ${context.pid}); ${context.pendingTabs.length} of ${context.tabIds.length} tabs still recovering`,
+              })),
+            },
+          },
+        },
+      },
+    },
+    failed: {
+      entry: [
+        { type: 'tellTabs', params: ({ context }) => ({ type: 'INSTANCE_FAILED', reason: context.reason }) },
+        sendParent(({ context }) => ({ type: 'INSTANCE_FAILED', instanceId: context.instanceId, reason: context.reason })),
+      ],
+      // Whatever is left of the tree goes; the profile stays until the instance is stopped.
+      invoke: { src: 'killChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
+      on: {
+        // An operator's restart gives a failed instance a clean record.
+        RESTART: {
+          target: 'recovering.killing',
+          actions: [assign({ restartsInWindow: 0, attempt: 0 }), 'manualRestart'],
+        },
+      },
+    },
+    stopping: {
+      entry: { type: 'closeTabs', params: { reason: 'instance stopping' } },
+      invoke: {
+        src: 'stopChrome',
+        input: ({ context }) => ({ instanceId: context.instanceId }),
+        onDone: { target: 'stopped', actions: assign(({ context }) => ({ reason: context.reason })) },
+        onError: { target: 'stopped', actions: assign({ reason: ({ event }) => `stopped with error: ${errorText(event.error)}` }) },
+      },
+      on: { STOP: {} },
+    },
+    stopped: {
+      type: 'final',
+      entry: sendParent(({ context }) => ({ type: 'INSTANCE_STOPPED', instanceId: context.instanceId })),
+    },
+  },
+});
+
+function memoryOver(context: InstanceContext, bytes: number, which: 'soft' | 'hard') {
+  const limitMb = which === 'hard' ? context.options.limits.hardMemoryMb : context.options.limits.softMemoryMb;
+  return { memoryBytes: bytes, reason: `memory ${Math.round(bytes / MB)} MB above ${which} limit ${limitMb} MB` };
+}
+
+function exitText(event: { code: number | null; signal: string | null }): string {
+  return event.signal ? `browser exited (signal ${event.signal})` : `browser exited (code ${event.code})`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,82 @@
+// The root supervisor: owns the instance actors, hears their failures, and stops them all
+// on shutdown. Each instance restarts itself (its own intensity); a failed one is reported
+// here and the rest of the fleet keeps working.
+import { assign, enqueueActions, setup } from 'xstate';
+import { instanceMachine, type InstanceOptions, type InstanceParentEvent } from './instance.machine.js';
+
+export interface SupervisorContext {
+  instanceIds: string[];
+  failed: string[];
+}
+
+export type SupervisorEvent =
+  | { type: 'CREATE_INSTANCE'; instanceId: string; options: InstanceOptions }
+  | { type: 'STOP_INSTANCE'; instanceId: string }
+  | { type: 'SHUTDOWN' }
+  | InstanceParentEvent;
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+  },
+  actors: {
+    instance: instanceMachine,
+  },
+  actions: {
+    /** Side effect hook: log and publish a failure that the fleet has to live with. */
+    reportFailure: (_, _params: { instanceId: string; reason: string }) => {},
+  },
+  guards: {
+    noInstancesLeft: ({ context }) => context.instanceIds.length === 0,
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: { instanceIds: [], failed: [] },
+  initial: 'running',
+  on: {
+    INSTANCE_FAILED: {
+      actions: [
+        assign({ failed: ({ context, event }) => [...new Set([...context.failed, event.instanceId])] }),
+        { type: 'reportFailure', params: ({ event }) => ({ instanceId: event.instanceId, reason: event.reason }) },
+      ],
+    },
+    INSTANCE_STOPPED: {
+      actions: enqueueActions(({ enqueue, context, event }) => {
+        enqueue.stopChild(event.instanceId);
+        enqueue.assign({
+          instanceIds: context.instanceIds.filter((id) => id !== event.instanceId),
+          failed: context.failed.filter((id) => id !== event.instanceId),
+        });
+      }),
+    },
+    STOP_INSTANCE: {
+      actions: enqueueActions(({ enqueue, context, event }) => {
+        if (context.instanceIds.includes(event.instanceId)) enqueue.sendTo(event.instanceId, { type: 'STOP' });
+      }),
+    },
+  },
+  states: {
+    running: {
+      on: {
+        CREATE_INSTANCE: {
+          actions: enqueueActions(({ enqueue, context, event }) => {
+            enqueue.spawnChild('instance', {
+              id: event.instanceId,
+              input: { instanceId: event.instanceId, options: event.options },
+            });
+            enqueue.assign({ instanceIds: [...context.instanceIds, event.instanceId] });
+          }),
+        },
+        SHUTDOWN: 'stopping',
+      },
+    },
+    stopping: {
+      entry: enqueueActions(({ enqueue, context }) => {
+        for (const id of context.instanceIds) enqueue.sendTo(id, { type: 'STOP', reason: 'runtime shutting down' });
+      }),
+      always: { guard: 'noInstancesLeft', target: 'stopped' },
+    },
+    stopped: { type: 'final' },
+  },
+});

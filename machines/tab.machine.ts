@@ -1,0 +1,268 @@
+// The tab machine: one Chrome target supervised through spawning → healthy ⇄ degraded →
+// recovering. Pure: every side effect is a named actor or action that src/ provides.
+import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
+import { backoffDelayMs, type ProbePolicy, type RestartPolicy } from './policy.js';
+
+export interface TabInput {
+  tabId: string;
+  instanceId: string;
+  url: string;
+  /** The client allows this tab to be closed when its instance is short of memory. */
+  evictable: boolean;
+  probe: ProbePolicy;
+  restart: RestartPolicy;
+}
+
+export interface TabContext extends TabInput {
+  title: string;
+  /** Consecutive missed probes. */
+  misses: number;
+  /** Restarts that are still inside the intensity window. */
+  restartsInWindow: number;
+  /** Exponent of the next backoff; reset after `restart.stableMs` healthy. */
+  attempt: number;
+  reason: string;
+}
+
+export interface TargetRef {
+  instanceId: string;
+  tabId: string;
+}
+export interface OpenTargetInput extends TargetRef {
+  url: string;
+}
+export interface OpenTargetOutput {
+  url: string;
+  title: string;
+}
+
+export type TabEvent =
+  | { type: 'CLOSE'; reason?: string }
+  | { type: 'URL_CHANGED'; url: string; title?: string }
+  | { type: 'TARGET_CRASHED'; detail?: string }
+  | { type: 'TARGET_GONE' }
+  | { type: 'INSTANCE_DOWN'; reason: string }
+  | { type: 'INSTANCE_UP' }
+  | { type: 'INSTANCE_FAILED'; reason: string }
+  | { type: 'PROBE_OK' }
+  | { type: 'PROBE_MISSED'; detail: string }
+  | { type: 'RESTART_WINDOW_ELAPSED' };
+
+/** Events the tab sends to its instance. */
+export type TabParentEvent = { type: 'TAB_SETTLED'; tabId: string } | { type: 'TAB_STOPPED'; tabId: string };
+
+const notProvided = (name: string) => () => {
+  throw new Error(`${name} was not provided to the tab machine`);
+};
+
+export const tabMachine = setup({
+  types: {
+    context: {} as TabContext,
+    events: {} as TabEvent,
+    input: {} as TabInput,
+  },
+  actors: {
+    openTarget: fromPromise<OpenTargetOutput, OpenTargetInput>(notProvided('openTarget')),
+    reopenTarget: fromPromise<OpenTargetOutput, OpenTargetInput>(notProvided('reopenTarget')),
+    probeTarget: fromPromise<void, TargetRef>(notProvided('probeTarget')),
+    watchTarget: fromCallback<EventObject, TargetRef>(notProvided('watchTarget')),
+  },
+  actions: {
+    closeTarget: (_, _params: TargetRef) => {},
+    // A counted restart expires after the intensity window: a delayed event, so the simulated
+    // clock drives it in tests and nothing but the actor's own scheduler keeps time.
+    countRestart: enqueueActions(({ enqueue, context }) => {
+      enqueue.assign({ restartsInWindow: context.restartsInWindow + 1, attempt: context.attempt + 1 });
+      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED' }, { delay: context.restart.windowMs });
+    }),
+  },
+  guards: {
+    intensityExceeded: ({ context }) => context.restartsInWindow > context.restart.maxRestarts,
+    missesReachDegrade: ({ context }) => context.misses + 1 >= context.probe.degradeAfter,
+    missesReachRecover: ({ context }) => context.misses + 1 >= context.probe.recoverAfter,
+  },
+  delays: {
+    probeInterval: ({ context }) => context.probe.intervalMs,
+    probeDeadline: ({ context }) => context.probe.deadlineMs,
+    backoff: ({ context }) => backoffDelayMs(Math.max(0, context.attempt - 1), context.restart),
+    stable: ({ context }) => context.restart.stableMs,
+    restartWindow: ({ context }) => context.restart.windowMs,
+  },
+}).createMachine({
+  id: 'tab',
+  context: ({ input }) => ({
+    ...input,
+    title: '',
+    misses: 0,
+    restartsInWindow: 0,
+    attempt: 0,
+    reason: 'tab opened',
+  }),
+  initial: 'spawning',
+  on: {
+    CLOSE: { target: '.stopped', actions: assign({ reason: ({ event }) => event.reason ?? 'closed by client' }) },
+    INSTANCE_FAILED: { target: '.failed', actions: assign({ reason: ({ event }) => `instance failed: ${event.reason}` }) },
+    URL_CHANGED: {
+      actions: assign(({ event, context }) => ({ url: event.url, title: event.title ?? context.title })),
+    },
+    RESTART_WINDOW_ELAPSED: {
+      actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }),
+    },
+    // While the browser is down there is nothing to probe: wait for it, without counting a restart.
+    INSTANCE_DOWN: {
+      target: '.recovering.waitingForInstance',
+      actions: assign({ reason: ({ event }) => `instance down: ${event.reason}` }),
+    },
+  },
+  states: {
+    spawning: {
+      invoke: {
+        src: 'openTarget',
+        input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId, url: context.url }),
+        onDone: {
+          target: 'healthy',
+          actions: assign(({ event }) => ({ url: event.output.url, title: event.output.title, reason: 'target opened' })),
+        },
+        onError: {
+          target: 'failed',
+          actions: assign({ reason: ({ event }) => `could not open target: ${errorText(event.error)}` }),
+        },
+      },
+    },
+    healthy: {
+      entry: [assign({ misses: 0 }), sendParent(({ context }) => ({ type: 'TAB_SETTLED', tabId: context.tabId }))],
+      invoke: { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
+      after: { stable: { actions: assign({ attempt: 0 }) } },
+      initial: 'waiting',
+      states: {
+        waiting: { after: { probeInterval: 'probing' } },
+        probing: {
+          invoke: {
+            src: 'probeTarget',
+            input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }),
+            onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
+            onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
+          },
+          after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
+        },
+      },
+      on: {
+        PROBE_OK: { actions: assign({ misses: 0 }) },
+        PROBE_MISSED: [
+          {
+            guard: 'missesReachRecover',
+            target: 'recovering',
+            actions: [assign(({ context }) => ({ reason: `page hung: ${context.misses + 1} probes missed` })), 'countRestart'],
+          },
+          {
+            guard: 'missesReachDegrade',
+            target: 'degraded',
+            actions: assign(({ context, event }) => ({ misses: context.misses + 1, reason: `probe missed (${event.detail})` })),
+          },
+          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
+        ],
+        TARGET_CRASHED: {
+          target: 'recovering',
+          actions: [assign(({ event }) => ({ reason: `renderer crashed${event.detail ? `: ${event.detail}` : ''}` })), 'countRestart'],
+        },
+        TARGET_GONE: {
+          target: 'recovering',
+          actions: [assign({ reason: 'target closed outside tabvisor' }), 'countRestart'],
+        },
+      },
+    },
+    degraded: {
+      invoke: { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
+      initial: 'waiting',
+      states: {
+        waiting: { after: { probeInterval: 'probing' } },
+        probing: {
+          invoke: {
+            src: 'probeTarget',
+            input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }),
+            onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
+            onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
+          },
+          after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
+        },
+      },
+      on: {
+        PROBE_OK: { target: 'healthy', actions: assign({ reason: 'probe answered again' }) },
+        PROBE_MISSED: [
+          {
+            guard: 'missesReachRecover',
+            target: 'recovering',
+            actions: [assign(({ context }) => ({ reason: `page hung: ${context.misses + 1} probes missed` })), 'countRestart'],
+          },
+          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
+        ],
+        TARGET_CRASHED: {
+          target: 'recovering',
+          actions: [assign(({ event }) => ({ reason: `renderer crashed${event.detail ? `: ${event.detail}` : ''}` })), 'countRestart'],
+        },
+        TARGET_GONE: {
+          target: 'recovering',
+          actions: [assign({ reason: 'target closed outside tabvisor' }), 'countRestart'],
+        },
+      },
+    },
+    recovering: {
+      initial: 'checking',
+      states: {
+        checking: {
+          always: [
+            {
+              guard: 'intensityExceeded',
+              target: '#tab.failed',
+              actions: assign(({ context }) => ({
+                reason: `restart intensity exceeded: ${context.restartsInWindow} restarts in ${context.restart.windowMs} ms`,
+              })),
+            },
+            { target: 'backoff' },
+          ],
+        },
+        backoff: { after: { backoff: 'reopening' } },
+        waitingForInstance: {
+          on: { INSTANCE_UP: 'reopening' },
+        },
+        reopening: {
+          invoke: {
+            src: 'reopenTarget',
+            input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId, url: context.url }),
+            onDone: {
+              target: '#tab.healthy',
+              actions: assign(({ event }) => ({ url: event.output.url, title: event.output.title, reason: 'target reopened' })),
+            },
+            onError: {
+              target: '#tab.failed',
+              actions: assign({ reason: ({ event }) => `could not reopen target: ${errorText(event.error)}` }),
+            },
+          },
+        },
+      },
+    },
+    failed: {
+      entry: sendParent(({ context }) => ({ type: 'TAB_SETTLED', tabId: context.tabId })),
+      on: {
+        // A failed tab has no target to lose; it stays failed until the browser comes back.
+        INSTANCE_DOWN: {},
+        // A relaunched browser gives a failed tab a fresh start with a clean record.
+        INSTANCE_UP: {
+          target: 'recovering.reopening',
+          actions: assign({ restartsInWindow: 0, attempt: 0, reason: 'instance relaunched' }),
+        },
+      },
+    },
+    stopped: {
+      type: 'final',
+      entry: [
+        { type: 'closeTarget', params: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
+        sendParent(({ context }) => ({ type: 'TAB_STOPPED', tabId: context.tabId })),
+      ],
+    },
+  },
+});
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,159 @@
+// One Chrome instance as the world sees it: the process tree, the puppeteer connection over
+// the DevTools WebSocket (not a pipe, so a later runtime can re-adopt it), and its pages.
+import puppeteer, { type Browser, type CDPSession } from 'puppeteer-core';
+import type { ChromeBinary } from './find.js';
+import { killProcessGroup, launchChrome, removeProfile, type ChromeProcess, type ExitInfo } from './launch.js';
+import { processTree, readPrivateFootprint, readProcessMemory, type ProcessMemory } from './memory.js';
+import { TabHandle } from './tab.js';
+
+export interface Connection {
+  chrome: ChromeProcess;
+  browser: Browser;
+  /** Browser-level session for probes: one round trip through the browser process. */
+  session: CDPSession;
+}
+
+export class ChromeInstance {
+  private connection: Connection | null = null;
+  readonly tabs = new Map<string, TabHandle>();
+
+  constructor(
+    readonly instanceId: string,
+    readonly binary: ChromeBinary,
+    readonly profileDir: string,
+  ) {}
+
+  get pid(): number | null {
+    return this.connection?.chrome.pid ?? null;
+  }
+
+  get wsEndpoint(): string | null {
+    return this.connection?.chrome.wsEndpoint ?? null;
+  }
+
+  /** Launch a new browser (the previous one must have been killed) and connect to it. */
+  async launch(args: string[], signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
+    const started = performance.now();
+    const chrome = await launchChrome({ binary: this.binary, instanceId: this.instanceId, profileDir: this.profileDir, args, signal });
+    try {
+      const browser = await puppeteer.connect({
+        browserWSEndpoint: chrome.wsEndpoint,
+        defaultViewport: null,
+        protocolTimeout: 30_000,
+      });
+      const session = await browser.target().createCDPSession();
+      this.connection = { chrome, browser, session };
+      if (signal?.aborted) throw new Error('launch aborted');
+      return { pid: chrome.pid, launchMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      this.connection = null;
+      await killProcessGroup(chrome.pid);
+      throw error;
+    }
+  }
+
+  get browser(): Browser {
+    if (!this.connection) throw new Error(`instance ${this.instanceId} has no browser`);
+    return this.connection.browser;
+  }
+
+  /** A Browser.getVersion round trip; a frozen (SIGSTOPped) browser never answers. */
+  async probe(): Promise<void> {
+    if (!this.connection) throw new Error('not connected');
+    await this.connection.session.send('Browser.getVersion');
+  }
+
+  /**
+   * Reports the end of the browser: its exit (with the signal) or the loss of the DevTools
+   * connection, whichever tells more, and at once if it already happened.
+   */
+  watch(onExit: (info: ExitInfo) => void, onDisconnect: () => void): () => void {
+    const connection = this.connection;
+    if (!connection) {
+      onDisconnect();
+      return () => {};
+    }
+    let active = true;
+    const { chrome, browser } = connection;
+    const exited = (info: ExitInfo) => active && (active = false, onExit(info));
+    const disconnected = () => {
+      // The socket usually closes before the exit status is reaped: give the exit a moment
+      // so the reason names the signal rather than a bare disconnect.
+      const timer = setTimeout(() => active && (active = false, onDisconnect()), 250);
+      void chrome.exited.then((info) => {
+        clearTimeout(timer);
+        exited(info);
+      });
+    };
+    if (chrome.exitInfo) {
+      exited(chrome.exitInfo);
+    } else if (!browser.connected) {
+      disconnected();
+    } else {
+      void chrome.exited.then(exited);
+      browser.on('disconnected', disconnected);
+    }
+    return () => {
+      active = false;
+      browser.off('disconnected', disconnected);
+    };
+  }
+
+  async memory(): Promise<{ privateBytes: number; pids: number[] }> {
+    const pid = this.pid;
+    if (pid === null) return { privateBytes: 0, pids: [] };
+    const pids = await processTree(pid);
+    return { privateBytes: await readPrivateFootprint(pids), pids };
+  }
+
+  async detailedMemory(): Promise<ProcessMemory> {
+    const pid = this.pid;
+    if (pid === null) return { pssBytes: 0, ussBytes: 0 };
+    return readProcessMemory(await processTree(pid));
+  }
+
+  /** Kill the whole tree; the profile stays (a relaunch reuses cookies and storage). */
+  async kill(): Promise<void> {
+    const connection = this.connection;
+    this.connection = null;
+    for (const tab of this.tabs.values()) tab.removeAllListeners();
+    this.tabs.clear();
+    if (!connection) return;
+    connection.browser.removeAllListeners('disconnected');
+    await killProcessGroup(connection.chrome.pid);
+    await connection.chrome.exited;
+    await connection.browser.disconnect().catch(() => {});
+  }
+
+  /** Graceful close, then kill of the group, then the profile dir goes. */
+  async stop(graceMs = 2_000): Promise<void> {
+    const connection = this.connection;
+    if (connection) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        connection.browser.close().catch(() => {}),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.kill();
+    await removeProfile(this.profileDir);
+  }
+
+  async openTab(tabId: string): Promise<TabHandle> {
+    const old = this.tabs.get(tabId);
+    if (old) {
+      this.tabs.delete(tabId);
+      await old.close();
+    }
+    const tab = await TabHandle.open(this.browser, tabId);
+    this.tabs.set(tabId, tab);
+    return tab;
+  }
+
+  async closeTab(tabId: string): Promise<void> {
+    const tab = this.tabs.get(tabId);
+    this.tabs.delete(tabId);
+    await tab?.close();
+  }
+}

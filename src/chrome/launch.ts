@@ -1,0 +1,198 @@
+// Launches Chrome with execa in its own process group, with a profile dir of its own, and
+// finds its DevTools WebSocket endpoint. Kills go to the whole group, never to one pid.
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { ChromeBinary } from './find.js';
+
+/** Marker put in Chrome's environment: every process of the tree inherits it, so a leak
+ * check (or a reaper) can find the whole tree even after the browser process itself died. */
+export const INSTANCE_ENV = 'TABVISOR_INSTANCE';
+
+export interface LaunchOptions {
+  binary: ChromeBinary;
+  instanceId: string;
+  profileDir: string;
+  args?: string[];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface ChromeProcess {
+  pid: number;
+  wsEndpoint: string;
+  profileDir: string;
+  launchMs: number;
+  /** Settles once the browser process has exited (never rejects). */
+  exited: Promise<ExitInfo>;
+  exitInfo: ExitInfo | null;
+}
+
+const running_as_root = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Flags that keep an automation browser lean and quiet on a closed network. */
+export function chromeArgs(binary: ChromeBinary, profileDir: string, extra: string[] = []): string[] {
+  return [
+    binary.headlessShell ? '--headless' : '--headless=new',
+    `--user-data-dir=${profileDir}`,
+    '--remote-debugging-port=0',
+    '--remote-debugging-address=127.0.0.1',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-default-apps',
+    '--disable-extensions',
+    '--disable-breakpad',
+    '--disable-client-side-phishing-detection',
+    '--disable-domain-reliability',
+    '--disable-features=Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,AutofillServerCommunication',
+    // /dev/shm is 64 MB in many containers; Chrome then crashes renderers. Use /tmp instead.
+    '--disable-dev-shm-usage',
+    // Automation drives background tabs too: do not throttle them.
+    '--disable-background-timer-throttling',
+    '--disable-backgrounding-occluded-windows',
+    '--disable-renderer-backgrounding',
+    '--disable-hang-monitor',
+    '--disable-prompt-on-repost',
+    '--metrics-recording-only',
+    '--mute-audio',
+    '--password-store=basic',
+    '--use-mock-keychain',
+    // Chrome refuses to start its sandbox as root; outside root the sandbox stays on.
+    ...(running_as_root ? ['--no-sandbox'] : []),
+    ...extra,
+    'about:blank',
+  ];
+}
+
+export const needsNoSandbox = running_as_root;
+
+export async function launchChrome(options: LaunchOptions): Promise<ChromeProcess> {
+  const { binary, profileDir, instanceId, signal } = options;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const started = performance.now();
+  await mkdir(profileDir, { recursive: true });
+  const portFile = join(profileDir, 'DevToolsActivePort');
+  await rm(portFile, { force: true });
+
+  const child: ResultPromise = execa(binary.path, chromeArgs(binary, profileDir, options.args), {
+    detached: true, // own process group: one kill reaches every Chrome process
+    cleanup: false,
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'ignore',
+    // A file, not a pipe: Chrome must be able to outlive the runtime that launched it.
+    stderr: { file: join(profileDir, 'chrome-stderr.log') },
+    env: { [INSTANCE_ENV]: instanceId },
+    extendEnv: true,
+  });
+  const pid = child.pid;
+  let exitInfo: ExitInfo | null = null;
+  const exited = child.then(
+    (result): ExitInfo => (exitInfo = { code: result.exitCode ?? null, signal: result.signal ?? null }),
+    (): ExitInfo => (exitInfo = { code: null, signal: null }),
+  );
+  if (pid === undefined) {
+    await exited;
+    throw new Error(`could not spawn ${binary.path}`);
+  }
+  try {
+    const wsEndpoint = await waitForEndpoint(portFile, exited, timeoutMs, signal);
+    return {
+      pid,
+      wsEndpoint,
+      profileDir,
+      launchMs: Math.round(performance.now() - started),
+      exited,
+      get exitInfo() {
+        return exitInfo;
+      },
+    };
+  } catch (error) {
+    await killProcessGroup(pid);
+    await exited;
+    const tail = await readFile(join(profileDir, 'chrome-stderr.log'), 'utf8').catch(() => '');
+    const detail = tail.trim().split('\n').slice(-5).join(' | ');
+    throw new Error(`${error instanceof Error ? error.message : String(error)}${detail ? ` — stderr: ${detail}` : ''}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Chrome writes "PORT\n/devtools/browser/ID" to DevToolsActivePort once it listens. */
+async function waitForEndpoint(portFile: string, exited: Promise<ExitInfo>, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+  const dir = join(portFile, '..');
+  return new Promise<string>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: Error | null, value?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      watcher.close();
+      signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve(value as string);
+    };
+    const check = () => {
+      readFile(portFile, 'utf8').then(
+        (text) => {
+          const [port, path] = text.split('\n');
+          if (port && path) finish(null, `ws://127.0.0.1:${port.trim()}${path.trim()}`);
+        },
+        () => {},
+      );
+    };
+    const onAbort = () => finish(new Error('launch aborted'));
+    const watcher = watch(dir, (_event, name) => {
+      if (name === 'DevToolsActivePort') check();
+    });
+    // fs.watch can miss the rename that creates the file; a slow poll is the safety net.
+    const poll = setInterval(check, 50);
+    const timer = setTimeout(() => finish(new Error(`Chrome did not report a DevTools endpoint within ${timeoutMs} ms`)), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    void exited.then((info) => finish(new Error(`Chrome exited during launch (code ${info.code}, signal ${info.signal})`)));
+    check();
+  });
+}
+
+/** SIGKILL to the whole process group, then wait until no live member is left. */
+export async function killProcessGroup(pgid: number, timeoutMs = 5_000): Promise<void> {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone
+  }
+  const deadline = Date.now() + timeoutMs;
+  while ((await liveGroupMembers(pgid)).length > 0) {
+    if (Date.now() > deadline) throw new Error(`process group ${pgid} still alive ${timeoutMs} ms after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Pids in the group that are not zombies (a zombie holds no memory and is reaped by its parent). */
+export async function liveGroupMembers(pgid: number): Promise<number[]> {
+  const members: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
+    if (!stat) continue;
+    // Fields after the parenthesised command: state ppid pgrp ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
+  }
+  return members;
+}
+
+/** Remove a profile dir; Chrome may still be flushing into it for a moment after a kill. */
+export async function removeProfile(profileDir: string): Promise<void> {
+  await rm(profileDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// The tabvisor command: `tabvisor serve` runs the runtime and its control channel until a
+// signal stops it (gracefully on the first, at once on the second).
+import { EventEmitter } from 'node:events';
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger, type LogTap } from './log.js';
+import { packageVersion, startTabvisor } from './index.js';
+
+const program = new Command('tabvisor').version(packageVersion()).description('Supervised headless Chrome fleets over a WebSocket control channel');
+
+const int = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number');
+  return n;
+};
+
+program
+  .command('serve')
+  .description('run the runtime and serve the control channel')
+  .option('--port <port>', 'port for WebSocket /rpc and HTTP', int, 9400)
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--state-dir <dir>', 'where snapshots are kept', '.tabvisor')
+  .option('--log-level <level>', 'pino level', process.env.TABVISOR_LOG_LEVEL ?? 'info')
+  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string }) => {
+    const logTap: LogTap = new EventEmitter();
+    const log = createLogger({ level: opts.logLevel, tap: logTap });
+    let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
+    try {
+      tabvisor = await startTabvisor({ host: opts.host, port: opts.port, log, logTap });
+    } catch (error) {
+      log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
+      log.flush();
+      process.exitCode = 1;
+      return;
+    }
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'stopping every instance');
+      const force = setTimeout(() => {
+        log.error('shutdown took longer than 10 s: exiting');
+        process.exit(1);
+      }, 10_000);
+      force.unref();
+      void tabvisor.close().then(
+        () => {
+          log.info('stopped');
+          log.flush();
+          process.exit(0);
+        },
+        (error: unknown) => {
+          log.error({ err: String(error) }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+await program.parseAsync(process.argv);

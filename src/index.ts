@@ -1,0 +1,80 @@
+// tabvisor as a library: start the runtime and its control channel in this process.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { chromeVersion, findChrome, type ChromeBinary } from './chrome/find.js';
+import { needsNoSandbox } from './chrome/launch.js';
+import { silentLogger, type LogTap } from './log.js';
+import { Runtime, type InstanceDefaults } from './runtime/runtime.js';
+import { ControlServer, type ServerOptions } from './server/server.js';
+
+export interface TabvisorOptions {
+  host?: string;
+  port?: number;
+  log?: Logger;
+  logTap?: LogTap;
+  binary?: ChromeBinary;
+  defaults?: Partial<InstanceDefaults>;
+  maxInstances?: number;
+  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins'>>;
+}
+
+export interface Tabvisor {
+  runtime: Runtime;
+  server: ControlServer;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabvisor> {
+  const log = options.log ?? silentLogger();
+  const binary = options.binary ?? (await findChrome());
+  const version = await chromeVersion(binary.path).catch(() => 'unknown');
+  log.info({ chrome: binary.path, source: binary.source, version }, 'using Chrome');
+  if (needsNoSandbox) log.warn('running as root: Chrome is started with --no-sandbox');
+  const runtime = new Runtime({ binary, log, defaults: options.defaults, maxInstances: options.maxInstances });
+  let server: ControlServer;
+  try {
+    server = await ControlServer.listen({
+      runtime,
+      log,
+      host: options.host,
+      port: options.port,
+      version: packageVersion(),
+      chrome: { path: binary.path, version, source: binary.source },
+      logTap: options.logTap,
+      ...options.server,
+    });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  log.info({ url: server.url }, 'control channel listening');
+  return {
+    runtime,
+    server,
+    url: server.url,
+    async close() {
+      await server.close();
+      await runtime.close();
+    },
+  };
+}
+
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+export { Runtime } from './runtime/runtime.js';
+export { ControlServer } from './server/server.js';
+export { TabvisorError, ErrorCode } from './errors.js';
+export { connect, TabvisorClient, RpcError } from './client/index.js';
+export { findChrome } from './chrome/find.js';
+export { methods } from './protocol/methods.js';

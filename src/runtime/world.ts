@@ -1,0 +1,173 @@
+// The world the machines act on: every live Chrome instance and tab, and the implementations
+// of the machines' named actors and actions (machine.provide). Machines stay pure; this is
+// the only place where their side effects happen.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { fromCallback, fromPromise, type EventObject } from 'xstate';
+import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, type TabEvent } from '../../machines/index.js';
+import type { ChromeBinary } from '../chrome/find.js';
+import { ChromeInstance } from '../chrome/instance.js';
+import type { ProcessMemory } from '../chrome/memory.js';
+import { errorMessage } from '../errors.js';
+
+export interface WorldHooks {
+  /** Soft memory limit crossed: the runtime knows which tabs the client allowed to be evicted. */
+  onMemoryPressure(instanceId: string): void;
+  onInstanceFailed(instanceId: string, reason: string): void;
+}
+
+/** Detailed PSS/USS is read every this many cheap samples (smaps_rollup walks every mapping). */
+const DETAILED_MEMORY_EVERY = 5;
+
+export class World {
+  readonly instances = new Map<string, ChromeInstance>();
+  readonly memory = new Map<string, ProcessMemory>();
+  private readonly samples = new Map<string, number>();
+  private readonly closing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly binary: ChromeBinary,
+    private readonly log: Logger,
+    /** Timeout of the navigation that opens (or reopens) a tab at its URL. */
+    private readonly openTimeoutMs = 30_000,
+  ) {}
+
+  instance(instanceId: string): ChromeInstance {
+    const instance = this.instances.get(instanceId);
+    if (!instance) throw new Error(`no Chrome for ${instanceId}`);
+    return instance;
+  }
+
+  async launch(instanceId: string, args: string[], signal: AbortSignal): Promise<{ pid: number; launchMs: number }> {
+    let instance = this.instances.get(instanceId);
+    if (!instance) {
+      const profileDir = await mkdtemp(join(tmpdir(), `tabvisor-${instanceId}-`));
+      instance = new ChromeInstance(instanceId, this.binary, profileDir);
+      this.instances.set(instanceId, instance);
+    }
+    // Never two browsers for one instance: whatever is left of the last one goes first.
+    await instance.kill();
+    return instance.launch(args, signal);
+  }
+
+  async stop(instanceId: string): Promise<void> {
+    const instance = this.instances.get(instanceId);
+    if (!instance) return;
+    await Promise.all([...this.closing.values()]);
+    await instance.stop();
+    this.instances.delete(instanceId);
+    this.memory.delete(instanceId);
+    this.samples.delete(instanceId);
+  }
+
+  async sampleMemory(instanceId: string): Promise<{ privateBytes: number }> {
+    const instance = this.instance(instanceId);
+    const count = (this.samples.get(instanceId) ?? 0) + 1;
+    this.samples.set(instanceId, count);
+    if (count % DETAILED_MEMORY_EVERY === 1) this.memory.set(instanceId, await instance.detailedMemory());
+    const { privateBytes } = await instance.memory();
+    return { privateBytes };
+  }
+
+  /** Open (or reopen, same tab id) a target and load the tab's URL in it. */
+  async openTarget(instanceId: string, tabId: string, url: string): Promise<{ url: string; title: string }> {
+    const tab = await this.instance(instanceId).openTab(tabId);
+    if (url === 'about:blank') return { url, title: '' };
+    try {
+      const result = await tab.navigate(url, 'load', this.openTimeoutMs);
+      return { url: result.url, title: result.title };
+    } catch (error) {
+      // The tab exists and shows Chrome's error page; it keeps the URL it was asked for, so a
+      // restore tries that URL again rather than the error page.
+      this.log.warn({ tabId, url, err: errorMessage(error) }, 'tab opened but its URL did not load');
+      return { url, title: '' };
+    }
+  }
+
+  closeTarget(instanceId: string, tabId: string): void {
+    const instance = this.instances.get(instanceId);
+    if (!instance) return;
+    const done = instance
+      .closeTab(tabId)
+      .catch((error) => this.log.warn({ tabId, err: errorMessage(error) }, 'closing target failed'))
+      .finally(() => this.closing.delete(tabId));
+    this.closing.set(tabId, done);
+  }
+
+  /** Resolves once a CLOSE sent to the tab actor has closed its target. */
+  async tabClosed(tabId: string): Promise<void> {
+    await this.closing.get(tabId);
+  }
+
+  /** The machines with every side effect provided. */
+  machines(hooks: WorldHooks) {
+    const tab = tabMachine.provide({
+      actors: {
+        openTarget: fromPromise(({ input }) => this.openTarget(input.instanceId, input.tabId, input.url)),
+        reopenTarget: fromPromise(({ input }) => this.openTarget(input.instanceId, input.tabId, input.url)),
+        probeTarget: fromPromise(async ({ input }) => {
+          const handle = this.instance(input.instanceId).tabs.get(input.tabId);
+          if (!handle) throw new Error('no target');
+          await handle.probe();
+        }),
+        watchTarget: fromCallback<EventObject, { instanceId: string; tabId: string }>(({ input, sendBack }) => {
+          const handle = this.instances.get(input.instanceId)?.tabs.get(input.tabId);
+          const send = (event: TabEvent) => sendBack(event);
+          if (!handle) {
+            send({ type: 'TARGET_GONE' });
+            return;
+          }
+          const crashed = (detail: string) => send({ type: 'TARGET_CRASHED', detail });
+          const gone = () => send({ type: 'TARGET_GONE' });
+          const navigated = (url: string) => {
+            if (!url.startsWith('chrome-error:')) send({ type: 'URL_CHANGED', url });
+          };
+          handle.on('crashed', crashed).on('gone', gone).on('navigated', navigated);
+          if (handle.crashed !== null) crashed(handle.crashed);
+          else if (handle.gone) gone();
+          return () => {
+            handle.off('crashed', crashed).off('gone', gone).off('navigated', navigated);
+          };
+        }),
+      },
+      actions: {
+        closeTarget: (_, params) => this.closeTarget(params.instanceId, params.tabId),
+      },
+    });
+    const instance = instanceMachine.provide({
+      actors: {
+        tab,
+        launchChrome: fromPromise(({ input, signal }) => this.launch(input.instanceId, input.options.args, signal)),
+        killChrome: fromPromise(async ({ input }) => {
+          await this.instances.get(input.instanceId)?.kill();
+        }),
+        stopChrome: fromPromise(({ input }) => this.stop(input.instanceId)),
+        probeChrome: fromPromise(({ input }) => this.instance(input.instanceId).probe()),
+        sampleMemory: fromPromise(({ input }) => this.sampleMemory(input.instanceId)),
+        watchChrome: fromCallback<EventObject, { instanceId: string }>(({ input, sendBack }) => {
+          const send = (event: InstanceEvent) => sendBack(event);
+          const instance = this.instances.get(input.instanceId);
+          if (!instance) {
+            send({ type: 'CDP_DISCONNECTED' });
+            return;
+          }
+          return instance.watch(
+            (info) => send({ type: 'CHROME_EXITED', code: info.code, signal: info.signal }),
+            () => send({ type: 'CDP_DISCONNECTED' }),
+          );
+        }),
+      },
+      actions: {
+        mitigateMemory: (_, params) => hooks.onMemoryPressure(params.instanceId),
+      },
+    });
+    return supervisorMachine.provide({
+      actors: { instance },
+      actions: {
+        reportFailure: (_, params) => hooks.onInstanceFailed(params.instanceId, params.reason),
+      },
+    });
+  }
+}

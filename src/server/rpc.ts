@@ -1,0 +1,97 @@
+// JSON-RPC 2.0 framing: parse a frame (single or batch), validate params against the
+// method's schema, run the handler, and map every failure to a coded error exactly once.
+import { ErrorCode, TabvisorError, errorMessage } from '../errors.js';
+import { isMethodName, methods, type MethodName } from '../protocol/methods.js';
+import type { CallContext, Handlers } from './handlers.js';
+
+type Id = string | number | null;
+export interface RpcResponse {
+  jsonrpc: '2.0';
+  id: Id;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+export interface DispatchOptions {
+  /** Called when a call starts: true, or the cap and the count when the connection is full. */
+  admit(): true | { limit: number; value: number };
+  release(): void;
+  onMethodDone?(method: string, ms: number, ok: boolean): void;
+}
+
+const MAX_BATCH = 100;
+
+/** Handle one inbound frame; resolves to the reply frame, or null when nothing is owed. */
+export async function dispatchFrame(text: string, handlers: Handlers, ctx: CallContext, options: DispatchOptions): Promise<RpcResponse | RpcResponse[] | null> {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return failure(null, new TabvisorError(ErrorCode.ParseError, 'parse error: the frame is not valid JSON'));
+  }
+  if (Array.isArray(message)) {
+    if (message.length === 0) return failure(null, new TabvisorError(ErrorCode.InvalidRequest, 'empty batch'));
+    if (message.length > MAX_BATCH) {
+      return failure(null, new TabvisorError(ErrorCode.Capacity, `batch larger than ${MAX_BATCH}`, { limit: MAX_BATCH, value: message.length }));
+    }
+    const replies = await Promise.all(message.map((m) => dispatchOne(m, handlers, ctx, options)));
+    const owed = replies.filter((r): r is RpcResponse => r !== null);
+    return owed.length ? owed : null;
+  }
+  return dispatchOne(message, handlers, ctx, options);
+}
+
+async function dispatchOne(message: unknown, handlers: Handlers, ctx: CallContext, options: DispatchOptions): Promise<RpcResponse | null> {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    return failure(null, new TabvisorError(ErrorCode.InvalidRequest, 'a request must be a JSON object'));
+  }
+  const request = message as Record<string, unknown>;
+  const idValid = typeof request.id === 'string' || (typeof request.id === 'number' && Number.isFinite(request.id)) || request.id === null;
+  const id: Id = idValid ? (request.id as Id) : null;
+  const isNotification = !('id' in request);
+  if (request.jsonrpc !== '2.0' || typeof request.method !== 'string' || ('id' in request && !idValid)) {
+    return failure(id, new TabvisorError(ErrorCode.InvalidRequest, 'invalid request: needs jsonrpc "2.0", a string method and a string or number id'));
+  }
+  const method = request.method;
+  if (!isMethodName(method)) {
+    return isNotification ? null : failure(id, new TabvisorError(ErrorCode.MethodNotFound, `method not found: ${method.slice(0, 100)}`));
+  }
+  const admitted = options.admit();
+  if (admitted !== true) {
+    return failure(id, new TabvisorError(ErrorCode.Capacity, 'too many requests in flight on this connection', admitted));
+  }
+  const started = performance.now();
+  try {
+    const params = validate(method, request.params);
+    const handler = handlers[method] as (params: unknown, ctx: CallContext) => unknown;
+    const result = await handler(params, ctx);
+    options.onMethodDone?.(method, performance.now() - started, true);
+    return isNotification ? null : { jsonrpc: '2.0', id, result };
+  } catch (error) {
+    options.onMethodDone?.(method, performance.now() - started, false);
+    return isNotification ? null : failure(id, error);
+  } finally {
+    options.release();
+  }
+}
+
+function validate(method: MethodName, params: unknown): unknown {
+  const parsed = methods[method].params.safeParse(params);
+  if (parsed.success) return parsed.data ?? {};
+  const issue = parsed.error.issues[0];
+  const path = ['params', ...(issue?.path ?? [])].map(String).join('.');
+  const expected =
+    issue && 'expected' in issue && issue.expected !== undefined
+      ? String(issue.expected)
+      : issue?.code === 'unrecognized_keys'
+        ? `no field ${(issue as { keys: string[] }).keys.join(', ')}`
+        : (issue?.message ?? 'valid params');
+  throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${path}: ${issue?.message ?? 'invalid'}`, { path, expected });
+}
+
+export function failure(id: Id, error: unknown): RpcResponse {
+  if (error instanceof TabvisorError) {
+    return { jsonrpc: '2.0', id, error: { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) } };
+  }
+  return { jsonrpc: '2.0', id, error: { code: ErrorCode.Internal, message: `internal error: ${errorMessage(error)}` } };
+}

@@ -1,0 +1,216 @@
+// The control channel: one HTTP server carrying JSON-RPC over WebSocket at /rpc, GET /health,
+// and the event subscriptions (state, log, metrics) fed by the runtime.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { LogTap } from '../log.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Transition } from '../runtime/views.js';
+import { createHandlers, type CallContext, type Handlers, type ServerInfo } from './handlers.js';
+import { dispatchFrame, failure } from './rpc.js';
+import { ErrorCode, TabvisorError } from '../errors.js';
+import { defaultUrlPolicy, type UrlPolicy } from './url-policy.js';
+
+export interface ServerOptions {
+  runtime: Runtime;
+  log: Logger;
+  host?: string;
+  port?: number;
+  version: string;
+  chrome: ServerInfo['chrome'];
+  logTap?: LogTap;
+  maxPayload?: number;
+  maxInFlight?: number;
+  /** A subscriber whose unsent output stays above this is closed with 1013. */
+  maxBufferedBytes?: number;
+  metricsIntervalMs?: number;
+  urlPolicy?: UrlPolicy;
+  /** Browser origins allowed to connect; any other Origin header is refused. */
+  allowedOrigins?: string[];
+}
+
+type Topic = 'state' | 'log' | 'metrics';
+interface Subscription {
+  topics: Set<Topic>;
+  instanceId: string | undefined;
+}
+interface Connection {
+  ws: WebSocket;
+  owner: string;
+  inFlight: number;
+  subscriptions: Map<string, Subscription>;
+}
+
+export class ControlServer {
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly handlers: Handlers;
+  private readonly detach: (() => void)[] = [];
+  private metricsTimer: NodeJS.Timeout | undefined;
+  private nextConnection = 1;
+  private nextSubscription = 1;
+  private closing = false;
+  readonly maxPayload: number;
+  readonly maxInFlight: number;
+
+  private constructor(private readonly options: ServerOptions) {
+    this.maxPayload = options.maxPayload ?? 1024 * 1024;
+    this.maxInFlight = options.maxInFlight ?? 64;
+    this.handlers = createHandlers(options.runtime, {
+      version: options.version,
+      chrome: options.chrome,
+      maxPayload: this.maxPayload,
+      maxInFlight: this.maxInFlight,
+      urlPolicy: options.urlPolicy ?? defaultUrlPolicy,
+    });
+    this.http = createServer((req, res) => this.serveHttp(req, res));
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload });
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.detach.push(options.runtime.onTransition((t) => this.publishState(t)));
+    if (options.logTap) {
+      const onLine = (line: Record<string, unknown>) => this.publish('log', undefined, line);
+      options.logTap.on('line', onLine);
+      this.detach.push(() => options.logTap?.off('line', onLine));
+    }
+  }
+
+  static async listen(options: ServerOptions): Promise<ControlServer> {
+    const server = new ControlServer(options);
+    await new Promise<void>((resolve, reject) => {
+      server.http.once('error', reject);
+      server.http.listen(options.port ?? 9400, options.host ?? '127.0.0.1', () => {
+        server.http.off('error', reject);
+        resolve();
+      });
+    });
+    return server;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    const host = this.options.host ?? '127.0.0.1';
+    return `ws://${host.includes(':') ? `[${host}]` : host}:${this.port}/rpc`;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.metricsTimer);
+    for (const off of this.detach) off();
+    for (const connection of this.connections) connection.ws.close(1001, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    for (const connection of this.connections) connection.ws.terminate();
+    this.http.closeAllConnections();
+    await new Promise<void>((resolve) => this.http.close(() => resolve()));
+  }
+
+  private serveHttp(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/health') {
+      const body = this.closing ? { status: 'stopping' } : this.options.runtime.health();
+      res.writeHead(this.closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
+    // Any web page can open a WebSocket to 127.0.0.1: a browser Origin must be allow-listed.
+    const origin = req.headers.origin;
+    if (origin && !(this.options.allowedOrigins ?? []).includes(origin)) return refuse(403, 'Forbidden');
+    if (this.closing) return refuse(503, 'Service Unavailable');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, url.searchParams.get('client')));
+  }
+
+  private accept(ws: WebSocket, client: string | null): void {
+    const connection: Connection = {
+      ws,
+      owner: client ? `client:${client.slice(0, 128)}` : `connection:${this.nextConnection++}`,
+      inFlight: 0,
+      subscriptions: new Map(),
+    };
+    this.connections.add(connection);
+    const ctx: CallContext = {
+      owner: connection.owner,
+      subscribe: (topics, instanceId) => {
+        const id = `s-${this.nextSubscription++}`;
+        connection.subscriptions.set(id, { topics: new Set(topics), instanceId });
+        if (topics.includes('metrics')) this.ensureMetrics();
+        return id;
+      },
+      unsubscribe: (id) => connection.subscriptions.delete(id),
+    };
+    const options = {
+      admit: () => {
+        if (connection.inFlight >= this.maxInFlight) return { limit: this.maxInFlight, value: connection.inFlight };
+        connection.inFlight++;
+        return true as const;
+      },
+      release: () => void connection.inFlight--,
+    };
+    const reply = (frame: unknown) => {
+      if (frame && ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+    };
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return reply(failure(null, new TabvisorError(ErrorCode.InvalidRequest, 'binary frames are not accepted: send JSON text')));
+      void dispatchFrame(data.toString(), this.handlers, ctx, options).then(reply);
+    });
+    ws.on('close', () => this.connections.delete(connection));
+    ws.on('error', (error) => this.options.log.debug({ err: error.message }, 'websocket error'));
+  }
+
+  private publishState(t: Transition): void {
+    this.publish('state', t.instanceId, { actor: t.actor, kind: t.kind, from: t.from, to: t.to, reason: t.reason, at: t.at });
+  }
+
+  private publish(topic: Topic, instanceId: string | undefined, payload: Record<string, unknown>): void {
+    const limit = this.options.maxBufferedBytes ?? 8 * 1024 * 1024;
+    for (const connection of this.connections) {
+      for (const [subscriptionId, sub] of connection.subscriptions) {
+        if (!sub.topics.has(topic)) continue;
+        if (sub.instanceId && instanceId && sub.instanceId !== instanceId) continue;
+        if (connection.ws.bufferedAmount > limit) {
+          // Dropping a slow subscriber beats buffering without bound.
+          connection.subscriptions.clear();
+          connection.ws.close(1013, 'subscriber too slow');
+          break;
+        }
+        connection.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { subscriptionId, topic, ...payload } }));
+      }
+    }
+  }
+
+  private ensureMetrics(): void {
+    if (this.metricsTimer) return;
+    this.metricsTimer = setInterval(() => {
+      const anyone = [...this.connections].some((c) => [...c.subscriptions.values()].some((s) => s.topics.has('metrics')));
+      if (!anyone) {
+        clearInterval(this.metricsTimer);
+        this.metricsTimer = undefined;
+        return;
+      }
+      const runtime = this.options.runtime;
+      for (const view of runtime.instances.values()) {
+        this.publish('metrics', view.instanceId, {
+          instanceId: view.instanceId,
+          state: view.state,
+          tabs: runtime.tabsOf(view.instanceId).length,
+          memory: runtime.instanceMemory(view.instanceId),
+          restarts: view.restarts,
+          at: Date.now(),
+        });
+      }
+      this.publish('metrics', undefined, { health: runtime.health(), at: Date.now() });
+    }, this.options.metricsIntervalMs ?? 5_000);
+  }
+}
