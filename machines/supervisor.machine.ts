@@ -77,6 +77,8 @@ export const supervisorMachine = setup({
       }),
       always: { guard: 'noInstancesLeft', target: 'stopped' },
     },
-    stopped: { type: 'final' },
+    // Not a final state: instances that reach their own final state still send the parent
+    // their done event afterwards, and a final root would receive it as a stopped actor.
+    stopped: {},
   },
 });

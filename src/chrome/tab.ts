@@ -50,6 +50,11 @@ export class TabHandle extends EventEmitter<TabSignals> {
     }
   }
 
+  /** False once the target crashed, closed, or its browser connection is gone. */
+  get usable(): boolean {
+    return this.crashed === null && !this.gone && !this.page.isClosed() && this.page.browser().connected;
+  }
+
   /** Navigate; a page that loads with an HTTP error still counts as navigated. */
   async navigate(url: string, waitUntil: WaitUntil, timeoutMs: number): Promise<{ url: string; status: number | null; title: string; loadMs: number }> {
     const started = performance.now();

@@ -209,6 +209,9 @@ export class Runtime {
       try {
         result = await handle.navigate(url, waitUntil, timeoutMs);
       } catch (error) {
+        // The browser or renderer went away under the call: puppeteer may say so before the
+        // machines hear of it, and the answer must be the same either way.
+        if (!handle.usable) throw unavailable(`tab ${tabId} (its target went away)`, 'recovering', 1_000);
         if (error instanceof Error && error.name === 'TimeoutError') {
           throw new TabvisorError(ErrorCode.Timeout, `navigation to ${url} timed out after ${timeoutMs} ms`, { timeoutMs });
         }
@@ -231,12 +234,12 @@ export class Runtime {
     this.closed ??= (async () => {
       const done = new Promise<void>((resolve) => {
         const sub = this.root.subscribe((snapshot) => {
-          if (snapshot.status === 'done') {
+          if (snapshot.matches('stopped')) {
             sub.unsubscribe();
             resolve();
           }
         });
-        if (this.root.getSnapshot().status === 'done') resolve();
+        if (this.root.getSnapshot().matches('stopped')) resolve();
       });
       this.root.send({ type: 'SHUTDOWN' });
       let timer: NodeJS.Timeout | undefined;
