@@ -36,13 +36,16 @@ program
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
-        log.warn({ signal }, 'second signal: exiting now');
+        log.warn({ signal }, 'second signal: killing every Chrome and exiting now');
+        tabvisor.runtime.world.killAllSync();
+        log.flush();
         process.exit(1);
       }
       stopping = true;
       log.info({ signal }, 'stopping every instance');
       const force = setTimeout(() => {
-        log.error('shutdown took longer than 10 s: exiting');
+        log.error('shutdown took longer than 10 s: killing every Chrome and exiting');
+        tabvisor.runtime.world.killAllSync();
         process.exit(1);
       }, 10_000);
       force.unref();

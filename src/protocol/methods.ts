@@ -5,7 +5,8 @@ import { z } from 'zod';
 
 const instanceId = z.string().regex(/^i-[\w-]{1,64}$/, 'an instance id (i-…)');
 const tabId = z.string().regex(/^t-[\w-]{1,64}$/, 'a tab id (t-…)');
-const url = z.string().min(1).max(8192);
+// data: URLs can be large; Chrome itself accepts up to 2 MB.
+const url = z.string().min(1).max(2 * 1024 * 1024);
 const instanceState = z.enum(['spawning', 'healthy', 'degraded', 'recovering', 'failed', 'stopping', 'stopped']);
 const tabState = z.enum(['spawning', 'healthy', 'degraded', 'recovering', 'failed', 'stopped']);
 const noParams = z.strictObject({}).optional();

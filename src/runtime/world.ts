@@ -1,6 +1,7 @@
 // The world the machines act on: every live Chrome instance and tab, and the implementations
 // of the machines' named actors and actions (machine.provide). Machines stay pure; this is
 // the only place where their side effects happen.
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +95,23 @@ export class World {
       .catch((error) => this.log.warn({ tabId, err: errorMessage(error) }, 'closing target failed'))
       .finally(() => this.closing.delete(tabId));
     this.closing.set(tabId, done);
+  }
+
+  /**
+   * Last resort for a forced exit: SIGKILL every Chrome process group and remove every
+   * profile, synchronously, so not even an exiting runtime leaves a browser behind.
+   */
+  killAllSync(): void {
+    for (const instance of this.instances.values()) {
+      if (instance.pid !== null) {
+        try {
+          process.kill(-instance.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(instance.profileDir, { recursive: true, force: true });
+    }
   }
 
   /** Resolves once a CLOSE sent to the tab actor has closed its target. */

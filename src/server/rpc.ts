@@ -1,5 +1,6 @@
 // JSON-RPC 2.0 framing: parse a frame (single or batch), validate params against the
 // method's schema, run the handler, and map every failure to a coded error exactly once.
+import type { z } from 'zod';
 import { ErrorCode, TabvisorError, errorMessage } from '../errors.js';
 import { isMethodName, methods, type MethodName } from '../protocol/methods.js';
 import type { CallContext, Handlers } from './handlers.js';
@@ -80,13 +81,26 @@ function validate(method: MethodName, params: unknown): unknown {
   if (parsed.success) return parsed.data ?? {};
   const issue = parsed.error.issues[0];
   const path = ['params', ...(issue?.path ?? [])].map(String).join('.');
-  const expected =
-    issue && 'expected' in issue && issue.expected !== undefined
-      ? String(issue.expected)
-      : issue?.code === 'unrecognized_keys'
-        ? `no field ${(issue as { keys: string[] }).keys.join(', ')}`
-        : (issue?.message ?? 'valid params');
+  const expected = issue ? describeExpected(issue) : 'valid params';
   throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${path}: ${issue?.message ?? 'invalid'}`, { path, expected });
+}
+
+/** What the field should have been, in words a client can act on. */
+function describeExpected(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected;
+    case 'too_big':
+      return `at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}`;
+    case 'too_small':
+      return `at least ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}`;
+    case 'invalid_value':
+      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `no field ${issue.keys.join(', ')}`;
+    default:
+      return issue.message;
+  }
 }
 
 export function failure(id: Id, error: unknown): RpcResponse {

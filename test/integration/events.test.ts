@@ -1,0 +1,69 @@
+// events.subscribe: state events in order per actor (filtered by instance when asked), log
+// lines, periodic metrics and unsubscribe.
+import { EventEmitter } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RpcError, type EventMessage } from '../../src/client/index.js';
+import { createLogger, type LogTap } from '../../src/log.js';
+import { startHarness, type Harness } from './harness.js';
+
+let h: Harness;
+const logTap: LogTap = new EventEmitter();
+beforeAll(async () => {
+  // A real logger writing to a tap (and to stderr at 'error' only, to keep the output quiet).
+  h = await startHarness({ log: createLogger({ level: 'error', tap: logTap }), logTap, server: { metricsIntervalMs: 200 } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function collect(client: Harness['client']): { events: EventMessage[]; stop: () => void } {
+  const events: EventMessage[] = [];
+  const stop = client.onEvent((e) => events.push(e));
+  return { events, stop };
+}
+
+async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('events', () => {
+  it('filters state events by instance, and delivers log lines and metrics until unsubscribed', async () => {
+    const watched = await h.client.call('instance.create', { name: 'watched' });
+    const other = await h.connectAnother('watcher');
+    const seen = collect(other);
+    const { subscriptionId } = await other.call('events.subscribe', { topics: ['state', 'log', 'metrics'], instanceId: watched.instanceId });
+
+    const ignored = await h.client.call('instance.create', { name: 'ignored' });
+    const tab = await h.client.call('tab.open', { instanceId: watched.instanceId });
+    await h.client.call('tab.close', { tabId: tab.tabId });
+    await until(() => seen.events.some((e) => e.topic === 'state' && e.actor === tab.tabId && e.to === 'stopped'));
+
+    const state = seen.events.filter((e) => e.topic === 'state');
+    expect(state.every((e) => e.subscriptionId === subscriptionId)).toBe(true);
+    expect(state.some((e) => e.actor === ignored.instanceId)).toBe(false);
+    expect(state.filter((e) => e.actor === tab.tabId).map((e) => e.to)).toEqual(['spawning', 'healthy', 'stopped']);
+    for (const e of state) expect(e).toMatchObject({ kind: 'tab', reason: expect.any(String), at: expect.any(Number) });
+    expect(state.filter((e) => e.actor === tab.tabId).map((e) => e.from)).toEqual([null, 'spawning', 'healthy']);
+
+    await until(() => seen.events.some((e) => e.topic === 'log' && e.msg === 'transition'));
+    // The tab is closed by now, so a metrics summary soon shows the instance without tabs.
+    await until(() => seen.events.some((e) => e.topic === 'metrics' && e.instanceId === watched.instanceId && e.tabs === 0));
+    const metric = seen.events.findLast((e) => e.topic === 'metrics' && e.instanceId === watched.instanceId);
+    expect(metric).toMatchObject({ state: 'healthy', tabs: 0, memory: { pssMb: expect.any(Number) } });
+    expect(seen.events.some((e) => e.topic === 'metrics' && e.instanceId === ignored.instanceId)).toBe(false);
+
+    expect(await other.call('events.unsubscribe', { subscriptionId })).toEqual({ ok: true });
+    const count = seen.events.length;
+    await h.client.call('instance.stop', { instanceId: watched.instanceId });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(seen.events.length).toBe(count);
+    const again = await other.call('events.unsubscribe', { subscriptionId }).catch((e: RpcError) => e);
+    expect((again as RpcError).code).toBe(-32000);
+    seen.stop();
+    await h.client.call('instance.stop', { instanceId: ignored.instanceId });
+  });
+});

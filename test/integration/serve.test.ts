@@ -1,0 +1,113 @@
+// The real `tabvisor serve` process: it serves the channel, and a signal stops every Chrome
+// it started (gracefully on the first signal, at once on the second) and exits.
+import { existsSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type TabvisorClient } from '../../src/client/index.js';
+import { liveGroupMembers, PageServer } from './harness.js';
+
+let child: ResultPromise | undefined;
+let client: TabvisorClient | undefined;
+afterEach(async () => {
+  await client?.close();
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await child?.catch(() => {});
+  child = undefined;
+  client = undefined;
+});
+
+/** Start `tabvisor serve --port 0` and read the URL it logs. */
+async function serve(): Promise<{ url: string; lines: Record<string, unknown>[] }> {
+  child = execa('node', ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--log-level', 'info'], {
+    reject: false,
+    stdin: 'ignore',
+    env: { TABVISOR_LOG_LEVEL: 'info' },
+  });
+  const lines: Record<string, unknown>[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child!.stderr!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          lines.push(parsed);
+          if (parsed.msg === 'control channel listening') resolve(parsed.url as string);
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    void child!.then((r) => reject(new Error(`serve exited early (${r.exitCode}): ${r.stderr}`)));
+  });
+  return { url, lines };
+}
+
+async function waitForLine(lines: Record<string, unknown>[], msg: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (lines.some((l) => l.msg === msg)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no log line "${msg}"`);
+}
+
+async function fleetOf(url: string, pages: PageServer) {
+  client = await connect(url, { client: 'serve-test' });
+  const pids: number[] = [];
+  const profiles: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const { instanceId, pid } = await client.call('instance.create', {});
+    await client.call('tab.open', { instanceId, url: pages.url(`/page/p${i}`) });
+    pids.push(pid as number);
+    const environ = (await import('node:fs')).readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    profiles.push(/--user-data-dir=([^\0]+)/.exec(environ)?.[1] as string);
+  }
+  expect(profiles.every((p) => existsSync(p))).toBe(true);
+  return { pids, profiles };
+}
+
+describe('tabvisor serve', () => {
+  it('SIGTERM stops every instance, leaves no Chrome and no profile, and exits 0', async () => {
+    const pages = await PageServer.start();
+    try {
+      const { url } = await serve();
+      const { pids, profiles } = await fleetOf(url, pages);
+      const started = Date.now();
+      child!.kill('SIGTERM');
+      const result = await child!;
+      expect(result.exitCode).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      for (const pid of pids) expect(await liveGroupMembers(pid)).toEqual([]);
+      for (const profile of profiles) expect(existsSync(profile)).toBe(false);
+    } finally {
+      await pages.close();
+    }
+  });
+
+  it('a second signal forces the exit and still kills every Chrome', async () => {
+    const pages = await PageServer.start();
+    try {
+      const { url, lines } = await serve();
+      const { pids, profiles } = await fleetOf(url, pages);
+      // A frozen browser holds the graceful stop in its close grace period, so the second
+      // signal surely arrives while the first is still being handled.
+      process.kill(pids[0] as number, 'SIGSTOP');
+      child!.kill('SIGINT');
+      await waitForLine(lines, 'stopping every instance');
+      child!.kill('SIGINT');
+      const result = await child!;
+      expect(result.exitCode).toBe(1);
+      expect(lines.some((l) => String(l.msg).startsWith('second signal'))).toBe(true);
+      for (const pid of pids) {
+        for (let i = 0; i < 50 && (await liveGroupMembers(pid)).length; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(await liveGroupMembers(pid)).toEqual([]);
+      }
+      for (const profile of profiles) expect(existsSync(profile)).toBe(false);
+    } finally {
+      await pages.close();
+    }
+  });
+});
