@@ -31,7 +31,16 @@ const PATH_CANDIDATES: { source: ChromeSource; names: string[] }[] = [
   { source: 'google-chrome', names: ['google-chrome', 'google-chrome-stable'] },
 ];
 
-export async function findChrome(env: NodeJS.ProcessEnv = process.env): Promise<ChromeBinary> {
+/** Resolves the embedded Chromium's path (extracting it on first use). */
+export type EmbeddedChromium = () => Promise<string>;
+
+const sparticuz: EmbeddedChromium = async () => {
+  const { default: chromium } = await import('@sparticuz/chromium');
+  // executablePath() inflates the brotli-packed binary into the temp dir once and reuses it.
+  return chromium.executablePath();
+};
+
+export async function findChrome(env: NodeJS.ProcessEnv = process.env, embedded: EmbeddedChromium = sparticuz): Promise<ChromeBinary> {
   const tried: string[] = [];
   const fromEnv = env.CHROME_PATH;
   if (fromEnv) {
@@ -49,9 +58,7 @@ export async function findChrome(env: NodeJS.ProcessEnv = process.env): Promise<
     }
   }
   try {
-    const { default: chromium } = await import('@sparticuz/chromium');
-    // executablePath() inflates the brotli-packed binary into the temp dir once and reuses it.
-    const path = await chromium.executablePath();
+    const path = await embedded();
     if (isExecutable(path)) return { path, source: '@sparticuz/chromium', headlessShell: true };
     tried.push(`@sparticuz/chromium (extracted to ${path}, not executable)`);
   } catch (error) {

@@ -35,8 +35,9 @@ export class ChromeInstance {
   async launch(args: string[], signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
     const started = performance.now();
     const chrome = await launchChrome({ binary: this.binary, instanceId: this.instanceId, profileDir: this.profileDir, args, signal });
+    let browser: Browser | undefined;
     try {
-      const browser = await puppeteer.connect({
+      browser = await puppeteer.connect({
         browserWSEndpoint: chrome.wsEndpoint,
         defaultViewport: null,
         protocolTimeout: 30_000,
@@ -47,7 +48,9 @@ export class ChromeInstance {
       return { pid: chrome.pid, launchMs: Math.round(performance.now() - started) };
     } catch (error) {
       this.connection = null;
+      await browser?.disconnect().catch(() => {});
       await killProcessGroup(chrome.pid);
+      await chrome.exited;
       throw error;
     }
   }

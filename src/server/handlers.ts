@@ -5,7 +5,7 @@ import { ErrorCode, TabvisorError, forbidden } from '../errors.js';
 import type { MethodName, ResultOf, methods } from '../protocol/methods.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { InstanceView } from '../runtime/views.js';
-import { checkUrl, type UrlPolicy } from './url-policy.js';
+import { checkChromeArg, checkUrl, type UrlPolicy } from './url-policy.js';
 
 export interface CallContext {
   /** Who owns what this call creates: the client name given at connect, else the connection. */
@@ -63,6 +63,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     }),
     'system.health': () => runtime.health(),
     'instance.create': async (params, ctx) => {
+      for (const arg of params.args ?? []) checkChromeArg(arg);
       const view = await runtime.createInstance(params, ctx.owner);
       return { instanceId: view.instanceId, state: view.state, pid: view.pid, launchMs: view.launchMs ?? 0 };
     },
