@@ -104,9 +104,16 @@ describe('lifecycle', () => {
     expect(String(failedNav.data?.cause)).toMatch(/ERR_CONNECTION_REFUSED/);
 
     // Raw frames: not JSON, not a request, a batch.
+    // The next reply frame; event notifications (this client is subscribed) are skipped.
     const raw = (text: string) =>
       new Promise<unknown>((resolve) => {
-        h.client.ws.once('message', (data) => resolve(JSON.parse(String(data))));
+        const onMessage = (data: unknown) => {
+          const frame = JSON.parse(String(data)) as { method?: string };
+          if (frame.method === 'event') return;
+          h.client.ws.off('message', onMessage);
+          resolve(frame);
+        };
+        h.client.ws.on('message', onMessage);
         h.client.ws.send(text);
       });
     expect(await raw('{nope')).toMatchObject({ id: null, error: { code: -32700 } });
