@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: the pure machine tests (fake actors, simulated clock: fast and parallel) and
-// the integration tests on real Chrome, one file at a time so a 2-core machine is not
+// The pure machine tests (fake actors, simulated clock: fast and parallel), pure unit tests,
+// and the integration tests on real Chrome, one file at a time so a 2-core machine is not
 // oversubscribed and no test's timing depends on another's load.
 export default defineConfig({
   test: {
@@ -10,6 +10,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: 'machines', include: ['test/machines/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
       },
       {
         extends: true,

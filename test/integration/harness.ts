@@ -11,7 +11,7 @@ import { startTabvisor, type Tabvisor, type TabvisorOptions } from '../../src/in
 // Fast enough to prove every signal in seconds, slow enough that a loaded 2-core machine does
 // not miss probes by accident.
 export const fastDefaults: NonNullable<TabvisorOptions['defaults']> = {
-  probe: { intervalMs: 500, deadlineMs: 750, degradeAfter: 2, recoverAfter: 4 },
+  probe: { intervalMs: 500, deadlineMs: 1_000, degradeAfter: 2, recoverAfter: 4 },
   tabProbe: { intervalMs: 500, deadlineMs: 1_000, degradeAfter: 1, recoverAfter: 3 },
   memoryIntervalMs: 500,
 };
