@@ -86,7 +86,7 @@ const notProvided = (name: string) => () => {
 };
 const MB = 1024 * 1024;
 
-export const instanceMachine = setup({
+const instanceSetup = setup({
   types: {
     context: {} as InstanceContext,
     events: {} as InstanceEvent,
@@ -160,7 +160,42 @@ export const instanceMachine = setup({
     stable: ({ context }) => context.options.restart.stableMs,
     tabRestoreTimeout: ({ context }) => context.options.tabRestoreTimeoutMs,
   },
-}).createMachine({
+});
+
+// While the browser is up (healthy or degraded) two loops run side by side: a CDP probe
+// with a deadline, and a memory sample of the process tree.
+const probeRegion = instanceSetup.createStateConfig({
+  initial: 'waiting',
+  states: {
+    waiting: { after: { probeInterval: 'probing' } },
+    probing: {
+      invoke: {
+        src: 'probeChrome',
+        input: ({ context }) => ({ instanceId: context.instanceId }),
+        onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
+        onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
+      },
+      after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
+    },
+  },
+});
+
+const memoryRegion = instanceSetup.createStateConfig({
+  initial: 'waiting',
+  states: {
+    waiting: { after: { memoryInterval: 'sampling' } },
+    sampling: {
+      invoke: {
+        src: 'sampleMemory',
+        input: ({ context }) => ({ instanceId: context.instanceId }),
+        onDone: { target: 'waiting', actions: raise(({ event }) => ({ type: 'MEMORY_SAMPLED', privateBytes: event.output.privateBytes })) },
+        onError: 'waiting',
+      },
+    },
+  },
+});
+
+export const instanceMachine = instanceSetup.createMachine({
   id: 'instance',
   context: ({ input }) => ({
     ...input,
@@ -218,37 +253,7 @@ export const instanceMachine = setup({
       entry: assign({ misses: 0 }),
       invoke: { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
       after: { stable: { actions: assign({ attempt: 0 }) } },
-      states: {
-        probe: {
-          initial: 'waiting',
-          states: {
-            waiting: { after: { probeInterval: 'probing' } },
-            probing: {
-              invoke: {
-                src: 'probeChrome',
-                input: ({ context }) => ({ instanceId: context.instanceId }),
-                onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
-                onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
-              },
-              after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
-            },
-          },
-        },
-        memory: {
-          initial: 'waiting',
-          states: {
-            waiting: { after: { memoryInterval: 'sampling' } },
-            sampling: {
-              invoke: {
-                src: 'sampleMemory',
-                input: ({ context }) => ({ instanceId: context.instanceId }),
-                onDone: { target: 'waiting', actions: raise(({ event }) => ({ type: 'MEMORY_SAMPLED', privateBytes: event.output.privateBytes })) },
-                onError: 'waiting',
-              },
-            },
-          },
-        },
-      },
+      states: { probe: probeRegion, memory: memoryRegion },
       on: {
         OPEN_TAB: { actions: 'openTab' },
         RESTART: { target: 'recovering.killing', actions: 'manualRestart' },
@@ -289,37 +294,7 @@ export const instanceMachine = setup({
     degraded: {
       type: 'parallel',
       invoke: { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
-      states: {
-        probe: {
-          initial: 'waiting',
-          states: {
-            waiting: { after: { probeInterval: 'probing' } },
-            probing: {
-              invoke: {
-                src: 'probeChrome',
-                input: ({ context }) => ({ instanceId: context.instanceId }),
-                onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
-                onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
-              },
-              after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
-            },
-          },
-        },
-        memory: {
-          initial: 'waiting',
-          states: {
-            waiting: { after: { memoryInterval: 'sampling' } },
-            sampling: {
-              invoke: {
-                src: 'sampleMemory',
-                input: ({ context }) => ({ instanceId: context.instanceId }),
-                onDone: { target: 'waiting', actions: raise(({ event }) => ({ type: 'MEMORY_SAMPLED', privateBytes: event.output.privateBytes })) },
-                onError: 'waiting',
-              },
-            },
-          },
-        },
-      },
+      states: { probe: probeRegion, memory: memoryRegion },
       on: {
         OPEN_TAB: { actions: 'openTab' },
         RESTART: { target: 'recovering.killing', actions: 'manualRestart' },

@@ -55,7 +55,7 @@ const notProvided = (name: string) => () => {
   throw new Error(`${name} was not provided to the tab machine`);
 };
 
-export const tabMachine = setup({
+const tabSetup = setup({
   types: {
     context: {} as TabContext,
     events: {} as TabEvent,
@@ -71,6 +71,10 @@ export const tabMachine = setup({
     closeTarget: (_, _params: TargetRef) => {},
     // A counted restart expires after the intensity window: a delayed event, so the simulated
     // clock drives it in tests and nothing but the actor's own scheduler keeps time.
+    describeTargetLoss: assign(({ event }) => ({
+      reason:
+        event.type === 'TARGET_CRASHED' ? `renderer crashed${event.detail ? `: ${event.detail}` : ''}` : 'target closed outside tabvisor',
+    })),
     countRestart: enqueueActions(({ enqueue, context }) => {
       enqueue.assign({ restartsInWindow: context.restartsInWindow + 1, attempt: context.attempt + 1 });
       enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED' }, { delay: context.restart.windowMs });
@@ -88,7 +92,27 @@ export const tabMachine = setup({
     stable: ({ context }) => context.restart.stableMs,
     restartWindow: ({ context }) => context.restart.windowMs,
   },
-}).createMachine({
+});
+
+// While the target is up (healthy or degraded): a renderer round trip on an interval, with
+// a deadline that a busy or frozen main thread misses.
+const probeRegion = tabSetup.createStateConfig({
+  initial: 'waiting',
+  states: {
+    waiting: { after: { probeInterval: 'probing' } },
+    probing: {
+      invoke: {
+        src: 'probeTarget',
+        input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }),
+        onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
+        onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
+      },
+      after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
+    },
+  }
+});
+
+export const tabMachine = tabSetup.createMachine({
   id: 'tab',
   context: ({ input }) => ({
     ...input,
@@ -133,20 +157,10 @@ export const tabMachine = setup({
       entry: [assign({ misses: 0 }), sendParent(({ context }) => ({ type: 'TAB_SETTLED', tabId: context.tabId }))],
       invoke: { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
       after: { stable: { actions: assign({ attempt: 0 }) } },
-      initial: 'waiting',
-      states: {
-        waiting: { after: { probeInterval: 'probing' } },
-        probing: {
-          invoke: {
-            src: 'probeTarget',
-            input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }),
-            onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
-            onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
-          },
-          after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
-        },
-      },
+      ...probeRegion,
       on: {
+        TARGET_CRASHED: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
+        TARGET_GONE: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
         PROBE_OK: { actions: assign({ misses: 0 }) },
         PROBE_MISSED: [
           {
@@ -161,32 +175,14 @@ export const tabMachine = setup({
           },
           { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
         ],
-        TARGET_CRASHED: {
-          target: 'recovering',
-          actions: [assign(({ event }) => ({ reason: `renderer crashed${event.detail ? `: ${event.detail}` : ''}` })), 'countRestart'],
-        },
-        TARGET_GONE: {
-          target: 'recovering',
-          actions: [assign({ reason: 'target closed outside tabvisor' }), 'countRestart'],
-        },
       },
     },
     degraded: {
       invoke: { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
-      initial: 'waiting',
-      states: {
-        waiting: { after: { probeInterval: 'probing' } },
-        probing: {
-          invoke: {
-            src: 'probeTarget',
-            input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }),
-            onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
-            onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
-          },
-          after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
-        },
-      },
+      ...probeRegion,
       on: {
+        TARGET_CRASHED: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
+        TARGET_GONE: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
         PROBE_OK: { target: 'healthy', actions: assign({ reason: 'probe answered again' }) },
         PROBE_MISSED: [
           {
@@ -196,14 +192,6 @@ export const tabMachine = setup({
           },
           { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
         ],
-        TARGET_CRASHED: {
-          target: 'recovering',
-          actions: [assign(({ event }) => ({ reason: `renderer crashed${event.detail ? `: ${event.detail}` : ''}` })), 'countRestart'],
-        },
-        TARGET_GONE: {
-          target: 'recovering',
-          actions: [assign({ reason: 'target closed outside tabvisor' }), 'countRestart'],
-        },
       },
     },
     recovering: {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import { connect, type EventMessage, type TabvisorClient } from '../../src/client/index.js';
 import { startTabvisor, type Tabvisor, type TabvisorOptions } from '../../src/index.js';
+import type { Transition } from '../../src/runtime/views.js';
 
 // Fast enough to prove every signal in seconds, slow enough that a loaded 2-core machine does
 // not miss probes by accident.
@@ -16,15 +17,8 @@ export const fastDefaults: NonNullable<TabvisorOptions['defaults']> = {
   memoryIntervalMs: 500,
 };
 
-export interface StateEvent {
-  actor: string;
-  kind: 'instance' | 'tab';
-  instanceId: string;
-  from: string | null;
-  to: string;
-  reason: string;
-  at: number;
-}
+/** A `state` event as the client receives it: the runtime's Transition, on the wire. */
+export type StateEvent = Transition;
 
 export class EventLog {
   readonly events: StateEvent[] = [];
