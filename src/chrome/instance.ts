@@ -13,8 +13,11 @@ export interface Connection {
   session: CDPSession;
 }
 
+const TREE_TTL_MS = 5_000;
+
 export class ChromeInstance {
   private connection: Connection | null = null;
+  private treeCache: { pid: number; pids: number[]; at: number } | null = null;
   readonly tabs = new Map<string, TabHandle>();
 
   constructor(
@@ -103,16 +106,26 @@ export class ChromeInstance {
   }
 
   async memory(): Promise<{ privateBytes: number; pids: number[] }> {
-    const pid = this.pid;
-    if (pid === null) return { privateBytes: 0, pids: [] };
-    const pids = await processTree(pid);
+    const pids = await this.tree();
     return { privateBytes: await readPrivateFootprint(pids), pids };
   }
 
   async detailedMemory(): Promise<ProcessMemory> {
+    return readProcessMemory(await this.tree());
+  }
+
+  /**
+   * The browser's process tree. pidtree runs `ps` each time, so the list is reused for a few
+   * seconds; opening a tab (the usual way a renderer appears) drops it at once.
+   */
+  private async tree(): Promise<number[]> {
     const pid = this.pid;
-    if (pid === null) return { pssBytes: 0, ussBytes: 0 };
-    return readProcessMemory(await processTree(pid));
+    if (pid === null) return [];
+    const cached = this.treeCache;
+    if (cached && cached.pid === pid && performance.now() - cached.at < TREE_TTL_MS) return cached.pids;
+    const pids = await processTree(pid);
+    this.treeCache = { pid, pids, at: performance.now() };
+    return pids;
   }
 
   /** Kill the whole tree; the profile stays (a relaunch reuses cookies and storage). */
@@ -151,6 +164,7 @@ export class ChromeInstance {
     }
     const tab = await TabHandle.open(this.browser, tabId);
     this.tabs.set(tabId, tab);
+    this.treeCache = null;
     return tab;
   }
 

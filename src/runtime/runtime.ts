@@ -28,6 +28,8 @@ export interface InstanceDefaults {
   tabProbe: ProbePolicy;
   memoryIntervalMs: number;
   tabRestoreTimeoutMs: number;
+  /** Under memory pressure, evictable tabs unused for this long are closed. */
+  evictIdleMs: number;
 }
 
 export interface RuntimeOptions {
@@ -59,6 +61,7 @@ export const instanceDefaults: InstanceDefaults = {
   tabProbe: defaultTabProbe,
   memoryIntervalMs: 2_000,
   tabRestoreTimeoutMs: 30_000,
+  evictIdleMs: 30_000,
 };
 
 export class Runtime {
@@ -389,9 +392,9 @@ export class Runtime {
     const instance = this.world.instances.get(instanceId);
     if (!instance) return;
     await Promise.all([...instance.tabs.values()].map((tab) => tab.collectGarbage().catch(() => {})));
-    const idleBefore = Date.now() - 30_000;
+    const idleSince = Date.now() - this.defaults.evictIdleMs;
     for (const tab of this.tabsOf(instanceId)) {
-      if (tab.evictable && tab.inflight.size === 0 && tab.lastUsedAt < idleBefore) {
+      if (tab.evictable && usableStates.has(tab.state) && tab.inflight.size === 0 && tab.lastUsedAt <= idleSince) {
         this.log.warn({ actor: tab.tabId, instance: instanceId }, 'closing idle evictable tab under memory pressure');
         this.send(instanceId, { type: 'CLOSE_TAB', tabId: tab.tabId, reason: 'evicted: instance above soft memory limit' });
       }

@@ -140,11 +140,17 @@ describe('faults', () => {
     const idleMb = (await h.tv.runtime.world.instance(probe.instanceId).memory()).privateBytes / 2 ** 20;
     await h.client.call('instance.stop', { instanceId: probe.instanceId });
 
-    const soft = await fleet(['/page/soft'], { limits: { softMemoryMb: Math.ceil(idleMb + 120), hardMemoryMb: Math.ceil(idleMb + 2000) } });
+    const soft = await fleet(['/page/soft'], { limits: { softMemoryMb: Math.ceil(idleMb + 150), hardMemoryMb: Math.ceil(idleMb + 2000) } });
+    // The client allowed this one to be closed under memory pressure (the harness treats any
+    // unused tab as idle); the hog's own tab was not allowed.
+    const spare = await h.client.call('tab.open', { instanceId: soft.instanceId, url: h.pages.url('/page/spare'), evictable: true });
     let mark = h.events.mark();
     await h.client.call('tab.navigate', { tabId: soft.tabs[0]!.tabId, url: h.pages.url('/alloc-once/soft-hog?mb=300') });
     const degraded = await h.events.waitFor({ actor: soft.instanceId, to: 'degraded' }, mark, 20_000);
     expect(degraded.reason).toMatch(/above soft limit/);
+    const evicted = await h.events.waitFor({ actor: spare.tabId, to: 'stopped' }, mark);
+    expect(evicted.reason).toMatch(/evicted/);
+    expect((await h.client.call('tab.list', { instanceId: soft.instanceId })).tabs.map((t) => t.tabId)).toEqual([soft.tabs[0]!.tabId]);
     expect((await h.client.call('instance.get', { instanceId: soft.instanceId })).state).toBe('degraded');
     await h.client.call('instance.stop', { instanceId: soft.instanceId });
 

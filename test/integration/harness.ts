@@ -15,6 +15,7 @@ export const fastDefaults: NonNullable<TabvisorOptions['defaults']> = {
   probe: { intervalMs: 500, deadlineMs: 1_000, degradeAfter: 2, recoverAfter: 4 },
   tabProbe: { intervalMs: 500, deadlineMs: 1_000, degradeAfter: 1, recoverAfter: 3 },
   memoryIntervalMs: 500,
+  evictIdleMs: 0,
 };
 
 /** A `state` event as the client receives it: the runtime's Transition, on the wire. */
