@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     globalSetup: ['test/leak-check.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         extends: true,

@@ -38,6 +38,11 @@ export async function setup(): Promise<() => Promise<void>> {
       ...leaked.map((p) => `leaked Chrome process: ${p}`),
       ...dirs.map((d) => `leaked profile dir: ${tmpdir()}/${d}`),
     ];
-    if (problems.length) throw new Error(`The suite leaked:\n${problems.join('\n')}`);
+    if (problems.length) {
+      // vitest reports an error thrown here but still exits 0: fail the run explicitly.
+      process.exitCode = 1;
+      console.error(`\nleak-check FAILED — the suite leaked:\n${problems.join('\n')}`);
+      throw new Error(`The suite leaked:\n${problems.join('\n')}`);
+    }
   };
 }
