@@ -1,0 +1,258 @@
+// Fake world for the pure machine tests: every actor the machines name, controllable from the
+// test, a simulated clock, and a tracker of which states and transitions the tests reached.
+import {
+  SimulatedClock,
+  createActor,
+  fromCallback,
+  fromPromise,
+  type AnyActorRef,
+  type AnyStateNode,
+  type AnyTransitionDefinition,
+  type EventObject,
+  type InspectionEvent,
+} from 'xstate';
+import {
+  instanceMachine,
+  supervisorMachine,
+  tabMachine,
+  type InstanceOptions,
+  type LaunchOutput,
+  type OpenTargetInput,
+} from '../../machines/index.js';
+
+export const MB = 1024 * 1024;
+
+export const testOptions = (overrides: Partial<InstanceOptions> = {}): InstanceOptions => ({
+  name: 'test',
+  shared: false,
+  args: [],
+  limits: { softMemoryMb: 100, hardMemoryMb: 200, maxTabs: 10 },
+  restart: { maxRestarts: 5, windowMs: 60_000, backoffMinMs: 100, backoffMaxMs: 10_000, jitter: 0.2, stableMs: 30_000 },
+  probe: { intervalMs: 1_000, deadlineMs: 500, degradeAfter: 2, recoverAfter: 4 },
+  tabProbe: { intervalMs: 1_000, deadlineMs: 500, degradeAfter: 1, recoverAfter: 3 },
+  memoryIntervalMs: 1_000,
+  tabRestoreTimeoutMs: 5_000,
+  ...overrides,
+});
+
+/** Everything the machines asked the world to do, and knobs for how the world answers. */
+export class FakeWorld {
+  // knobs
+  launchFailures = 0;
+  /** A launch that never finishes (to hold the machine in spawning/relaunching). */
+  launchHangs = false;
+  frozen = false;
+  memoryBytes = 50 * MB;
+  openFailures = 0;
+  /** Reopening a target never finishes (to hold a tab in recovering). */
+  reopenHangs = false;
+  hungTabs = new Set<string>();
+  /** Tabs whose probe is answered with an error (e.g. the session went away). */
+  failingTabProbes = new Set<string>();
+  probeFails = false;
+  memoryFails = false;
+  killFails = false;
+  stopFails = false;
+  // records
+  readonly launches: string[] = [];
+  readonly kills: string[] = [];
+  readonly stops: string[] = [];
+  readonly mitigations: string[] = [];
+  readonly failures: { instanceId: string; reason: string }[] = [];
+  readonly opens: OpenTargetInput[] = [];
+  readonly reopens: OpenTargetInput[] = [];
+  readonly closedTargets: string[] = [];
+  readonly chromeWatchers = new Map<string, (event: EventObject) => void>();
+  readonly tabWatchers = new Map<string, (event: EventObject) => void>();
+  private nextPid = 1000;
+
+  logic() {
+    const tab = tabMachine.provide({
+      actors: {
+        openTarget: fromPromise(async ({ input }) => this.open(this.opens, input)),
+        reopenTarget: fromPromise(async ({ input }) => {
+          if (this.reopenHangs) {
+            this.reopens.push(input);
+            return new Promise<never>(() => {});
+          }
+          return this.open(this.reopens, input);
+        }),
+        probeTarget: fromPromise(({ input }) => {
+          if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
+          if (this.failingTabProbes.has(input.tabId)) return Promise.reject(new Error('session closed'));
+          return Promise.resolve();
+        }),
+        watchTarget: fromCallback<EventObject, { instanceId: string; tabId: string }>(({ input, sendBack }) => {
+          this.tabWatchers.set(input.tabId, sendBack);
+          return () => this.tabWatchers.delete(input.tabId);
+        }),
+      },
+      actions: { closeTarget: (_, params) => void this.closedTargets.push(params.tabId) },
+    });
+    const instance = instanceMachine.provide({
+      actors: {
+        tab,
+        launchChrome: fromPromise(async ({ input }): Promise<LaunchOutput> => {
+          this.launches.push(input.instanceId);
+          if (this.launchHangs) return new Promise<LaunchOutput>(() => {});
+          if (this.launchFailures > 0) {
+            this.launchFailures--;
+            throw new Error('chrome would not start');
+          }
+          return { pid: this.nextPid++, launchMs: 42 };
+        }),
+        killChrome: fromPromise(async ({ input }) => {
+          this.kills.push(input.instanceId);
+          if (this.killFails) throw new Error('kill failed');
+        }),
+        stopChrome: fromPromise(async ({ input }) => {
+          this.stops.push(input.instanceId);
+          if (this.stopFails) throw new Error('stop failed');
+        }),
+        probeChrome: fromPromise(() => {
+          if (this.frozen) return new Promise<void>(() => {});
+          return this.probeFails ? Promise.reject(new Error('Target closed')) : Promise.resolve();
+        }),
+        sampleMemory: fromPromise(async () => {
+          if (this.memoryFails) throw new Error('/proc unreadable');
+          return { privateBytes: this.memoryBytes };
+        }),
+        watchChrome: fromCallback<EventObject, { instanceId: string }>(({ input, sendBack }) => {
+          this.chromeWatchers.set(input.instanceId, sendBack);
+          return () => this.chromeWatchers.delete(input.instanceId);
+        }),
+      },
+      actions: { mitigateMemory: (_, params) => void this.mitigations.push(params.instanceId) },
+    });
+    return supervisorMachine.provide({
+      actors: { instance },
+      actions: { reportFailure: (_, params) => void this.failures.push(params) },
+    });
+  }
+
+  private open(record: OpenTargetInput[], input: OpenTargetInput) {
+    record.push(input);
+    if (this.openFailures > 0) {
+      this.openFailures--;
+      throw new Error('target would not open');
+    }
+    return { url: input.url, title: `title of ${input.url}` };
+  }
+}
+
+/** Which state nodes and transitions of the three machines any test reached. */
+export class Coverage {
+  readonly states = new Set<string>();
+  readonly transitions = new Set<string>();
+
+  inspect = (event: InspectionEvent): void => {
+    if (event.type !== '@xstate.microstep' && event.type !== '@xstate.snapshot') return;
+    const snapshot = event.snapshot as { _nodes?: AnyStateNode[] };
+    for (const node of snapshot._nodes ?? []) this.states.add(node.id);
+    if (event.type === '@xstate.microstep') for (const t of event._transitions) this.transitions.add(transitionKey(t));
+  };
+
+  static all(): { states: string[]; transitions: string[] } {
+    const states: string[] = [];
+    const transitions: string[] = [];
+    const walk = (node: AnyStateNode) => {
+      states.push(node.id);
+      for (const [, list] of node.transitions) for (const t of list) transitions.push(transitionKey(t));
+      for (const t of node.always ?? []) transitions.push(transitionKey(t));
+      for (const child of Object.values(node.states)) walk(child);
+    };
+    for (const machine of [supervisorMachine, instanceMachine, tabMachine]) walk(machine.root);
+    return { states, transitions };
+  }
+}
+
+function transitionKey(t: AnyTransitionDefinition): string {
+  const list = t.eventType === '' ? (t.source.always ?? []) : (t.source.transitions.get(t.eventType) ?? []);
+  const index = list.indexOf(t);
+  return `${t.source.id} --${t.eventType || 'always'}[${index}]--> ${(t.target ?? []).map((n: AnyStateNode) => n.id).join(',') || '(self)'}`;
+}
+
+export const coverage = new Coverage();
+
+/** States and transitions of one machine ('supervisor', 'instance', 'tab') never reached. */
+export function missed(machine: string): { states: string[]; transitions: string[] } {
+  const all = Coverage.all();
+  const mine = (id: string) => id === machine || id.startsWith(`${machine}.`) || id.startsWith(`${machine} `);
+  return {
+    states: all.states.filter(mine).filter((s) => !coverage.states.has(s)),
+    transitions: all.transitions.filter(mine).filter((t) => !coverage.transitions.has(t)),
+  };
+}
+
+/** A running supervisor with the fake world and a simulated clock. */
+export class Sim {
+  readonly world = new FakeWorld();
+  readonly clock = new SimulatedClock();
+  readonly root;
+
+  constructor() {
+    this.root = createActor(this.world.logic(), { clock: this.clock, inspect: coverage.inspect });
+    this.root.start();
+  }
+
+  /** Let promise actors settle. */
+  async flush(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Advance simulated time in small steps, letting promises settle between them. */
+  async advance(ms: number, stepMs = 50): Promise<void> {
+    await this.flush();
+    for (let done = 0; done < ms; done += stepMs) {
+      this.clock.increment(Math.min(stepMs, ms - done));
+      await this.flush();
+    }
+  }
+
+  async createInstance(id = 'i-1', options = testOptions()): Promise<AnyActorRef> {
+    this.root.send({ type: 'CREATE_INSTANCE', instanceId: id, options });
+    await this.flush();
+    return this.instance(id);
+  }
+
+  instance(id = 'i-1'): AnyActorRef {
+    const ref = this.root.getSnapshot().children[id] as AnyActorRef | undefined;
+    if (!ref) throw new Error(`no instance ${id}`);
+    return ref;
+  }
+
+  tab(tabId: string, instanceId = 'i-1'): AnyActorRef {
+    const ref = this.instance(instanceId).getSnapshot().children[tabId] as AnyActorRef | undefined;
+    if (!ref) throw new Error(`no tab ${tabId}`);
+    return ref;
+  }
+
+  /** Top-level state of an actor. */
+  state(ref: AnyActorRef): string {
+    const value = ref.getSnapshot().value as string | Record<string, unknown>;
+    return typeof value === 'string' ? value : (Object.keys(value)[0] as string);
+  }
+
+  async openTab(tabId: string, url = `https://site.test/${tabId}`, instanceId = 'i-1', evictable = false): Promise<AnyActorRef> {
+    this.instance(instanceId).send({ type: 'OPEN_TAB', tabId, url, evictable });
+    await this.flush();
+    return this.tab(tabId, instanceId);
+  }
+
+  /** Send an event as the Chrome watcher of an instance would. */
+  chromeSays(event: EventObject, instanceId = 'i-1'): void {
+    const send = this.world.chromeWatchers.get(instanceId);
+    if (!send) throw new Error(`no watcher on ${instanceId}`);
+    send(event);
+  }
+
+  targetSays(tabId: string, event: EventObject): void {
+    const send = this.world.tabWatchers.get(tabId);
+    if (!send) throw new Error(`no watcher on ${tabId}`);
+    send(event);
+  }
+
+  stop(): void {
+    this.root.stop();
+  }
+}

@@ -1,0 +1,381 @@
+// The instance machine with fake actors and a simulated clock: every state and transition.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { backoffDelayMs } from '../../machines/index.js';
+import { MB, Sim, missed, testOptions } from './fakes.js';
+
+let sim: Sim;
+afterEach(() => sim?.stop());
+
+const ctx = (ref: ReturnType<Sim['instance']>) => ref.getSnapshot().context;
+
+describe('instance: launch', () => {
+  it('spawning → healthy once Chrome is up', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i)).toMatchObject({ pid: 1000, launchMs: 42, restarts: 0 });
+    expect(ctx(i).reason).toMatch(/launched \(pid 1000/);
+  });
+
+  it('a failed launch counts as a restart and is retried after the backoff', async () => {
+    sim = new Sim();
+    sim.world.launchFailures = 2; // the first launch and the first relaunch fail
+    const i = await sim.createInstance();
+    expect(sim.state(i)).toBe('recovering');
+    expect(ctx(i).reason).toMatch(/launch failed: chrome would not start/);
+    await sim.advance(100);
+    expect(sim.world.launches.length).toBe(2);
+    expect(ctx(i).reason).toMatch(/relaunch failed/);
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).restarts).toBe(2);
+  });
+});
+
+describe('instance: health probe', () => {
+  it('two missed deadlines → degraded; an answer → healthy again', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    await sim.advance(1_000); // one probe answered
+    expect(sim.state(i)).toBe('healthy');
+    sim.world.frozen = true;
+    await sim.advance(1_500); // probe at 2000 misses its deadline at 2500
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).misses).toBe(1);
+    await sim.advance(1_500);
+    expect(sim.state(i)).toBe('degraded');
+    expect(ctx(i).reason).toMatch(/2 probes missed \(deadline\)/);
+    sim.world.frozen = false;
+    await sim.advance(1_500);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).reason).toBe('probe answered again');
+  });
+
+  it('four misses → recovering: the frozen tree is killed and Chrome relaunched', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    sim.world.frozen = true;
+    await sim.advance(6_000); // misses at 1500, 3000, 4500, 6000
+    expect(sim.state(i)).toBe('recovering');
+    expect(ctx(i).reason).toMatch(/unresponsive: 4 probes missed/);
+    expect(sim.world.kills).toEqual(['i-1']);
+    sim.world.frozen = false;
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).pid).toBe(1001);
+  });
+
+  it('a probe that errors counts as a miss', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    sim.world.probeFails = true; // each probe fails at once, every second
+    await sim.advance(2_000);
+    expect(sim.state(i)).toBe('degraded');
+    expect(ctx(i).reason).toMatch(/Target closed/);
+    await sim.advance(1_000);
+    expect(ctx(i).misses).toBe(3);
+    await sim.advance(1_000);
+    expect(sim.state(i)).toBe('recovering');
+  });
+
+  it('goes straight from healthy to recovering when recoverAfter comes first', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance('i-1', testOptions({ probe: { intervalMs: 1_000, deadlineMs: 500, degradeAfter: 3, recoverAfter: 2 } }));
+    sim.world.frozen = true;
+    await sim.advance(3_000);
+    expect(sim.state(i)).toBe('recovering');
+  });
+});
+
+describe('instance: process and connection', () => {
+  it.each([
+    ['healthy', { type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' }, /browser exited \(signal SIGKILL\)/],
+    ['healthy', { type: 'CDP_DISCONNECTED' }, /DevTools connection lost/],
+    ['degraded', { type: 'CHROME_EXITED', code: 1, signal: null }, /browser exited \(code 1\)/],
+    ['degraded', { type: 'CDP_DISCONNECTED' }, /DevTools connection lost/],
+  ] as const)('%s + %o → recovering → healthy', async (from, event, reason) => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    if (from === 'degraded') {
+      sim.world.memoryBytes = 150 * MB;
+      await sim.advance(1_000);
+    }
+    expect(sim.state(i)).toBe(from);
+    sim.chromeSays(event);
+    expect(sim.state(i)).toBe('recovering');
+    expect(ctx(i).reason).toMatch(reason);
+    sim.world.memoryBytes = 50 * MB;
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+    expect(sim.world.launches.length).toBe(2);
+  });
+
+  it('a kill that fails still goes on to the relaunch', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    sim.world.killFails = true;
+    sim.chromeSays({ type: 'CDP_DISCONNECTED' });
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+  });
+});
+
+describe('instance: memory', () => {
+  it('soft limit → degraded with one mitigation; stays degraded while above; back under → healthy', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    await sim.advance(1_000);
+    expect(ctx(i).memoryBytes).toBe(50 * MB);
+    sim.world.memoryBytes = 150 * MB;
+    await sim.advance(1_000);
+    expect(sim.state(i)).toBe('degraded');
+    expect(ctx(i).reason).toBe('memory 150 MB above soft limit 100 MB');
+    expect(sim.world.mitigations).toEqual(['i-1']);
+    await sim.advance(3_000); // more samples above soft, probes answered: still degraded
+    expect(sim.state(i)).toBe('degraded');
+    expect(sim.world.mitigations).toEqual(['i-1']);
+    sim.world.memoryBytes = 60 * MB;
+    await sim.advance(1_000);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).reason).toMatch(/memory back under soft limit \(60 MB\)/);
+  });
+
+  it('under the soft limit but with probes missing stays degraded', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    i.send({ type: 'MEMORY_SAMPLED', privateBytes: 150 * MB });
+    expect(sim.state(i)).toBe('degraded');
+    i.send({ type: 'PROBE_MISSED', detail: 'deadline' });
+    i.send({ type: 'MEMORY_SAMPLED', privateBytes: 60 * MB });
+    expect(sim.state(i)).toBe('degraded');
+    expect(ctx(i)).toMatchObject({ misses: 1, overSoftLimit: false });
+    i.send({ type: 'PROBE_OK' });
+    expect(sim.state(i)).toBe('healthy');
+  });
+
+  it.each(['healthy', 'degraded'] as const)('hard limit from %s → recovering (tabs restored)', async (from) => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    if (from === 'degraded') {
+      sim.world.memoryBytes = 150 * MB;
+      await sim.advance(1_000);
+    }
+    sim.world.memoryBytes = 250 * MB;
+    await sim.advance(1_000);
+    expect(sim.state(i)).toBe('recovering');
+    expect(ctx(i).reason).toBe('memory 250 MB above hard limit 200 MB');
+  });
+
+  it('a failed sample changes nothing', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    sim.world.memoryFails = true;
+    await sim.advance(3_000);
+    expect(sim.state(i)).toBe('healthy');
+    sim.world.memoryFails = false;
+    sim.world.memoryBytes = 150 * MB;
+    await sim.advance(1_000);
+    expect(sim.state(i)).toBe('degraded');
+    sim.world.memoryFails = true;
+    await sim.advance(1_000);
+    expect(sim.state(i)).toBe('degraded');
+  });
+});
+
+describe('instance: restart intensity and backoff', () => {
+  it('more than maxRestarts in the window → failed, reported upward; a manual restart clears it', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    for (let n = 1; n <= 5; n++) {
+      sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+      await sim.advance(backoffDelayMs(n - 1, testOptions().restart, 0) + 50, 10);
+      expect(sim.state(i)).toBe('healthy');
+    }
+    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+    await sim.flush();
+    expect(sim.state(i)).toBe('failed');
+    expect(ctx(i).reason).toMatch(/restart intensity exceeded: 6 restarts in 60000 ms/);
+    expect(sim.world.failures).toEqual([{ instanceId: 'i-1', reason: ctx(i).reason }]);
+    expect(sim.root.getSnapshot().context.failed).toEqual(['i-1']);
+
+    i.send({ type: 'RESTART' });
+    expect(sim.state(i)).toBe('recovering');
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i)).toMatchObject({ restartsInWindow: 0, restarts: 7 });
+  });
+
+  it('restarts older than the window no longer count', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    const crashes = async (count: number) => {
+      for (let n = 0; n < count; n++) {
+        sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+        await sim.advance(2_000, 100);
+      }
+    };
+    await crashes(5);
+    expect(ctx(i).restartsInWindow).toBe(5);
+    await sim.advance(60_000, 1_000);
+    expect(ctx(i).restartsInWindow).toBe(0);
+    await crashes(5);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).restarts).toBe(10);
+  });
+
+  it('relaunches no earlier than the backoff lower bound and no later than its upper bound', async () => {
+    sim = new Sim();
+    const policy = testOptions().restart;
+    const i = await sim.createInstance();
+    for (let n = 1; n <= 4; n++) {
+      const base = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** (n - 1));
+      const launches = sim.world.launches.length;
+      sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+      await sim.advance(Math.floor(base * (1 - policy.jitter)) - 10, 5);
+      expect(sim.world.launches.length).toBe(launches);
+      await sim.advance(Math.ceil(base * policy.jitter) + 15, 5);
+      expect(sim.world.launches.length).toBe(launches + 1);
+      expect(sim.state(i)).toBe('healthy');
+    }
+    expect(ctx(i).attempt).toBe(4);
+  });
+
+  it('resets the backoff exponent after a stable period', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+    await sim.advance(200);
+    expect(ctx(i).attempt).toBe(1);
+    await sim.advance(30_000, 1_000);
+    expect(ctx(i).attempt).toBe(0);
+  });
+
+  it('backoffDelayMs stays within [base·(1−jitter), base], capped', () => {
+    const policy = testOptions().restart;
+    for (let n = 0; n < 12; n++) {
+      const base = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** n);
+      for (const r of [0, 0.25, 0.5, 0.999]) {
+        const delay = backoffDelayMs(n, policy, r);
+        expect(delay).toBeGreaterThanOrEqual(Math.floor(base * (1 - policy.jitter)));
+        expect(delay).toBeLessThanOrEqual(base);
+      }
+    }
+    expect(backoffDelayMs(30, policy, 0)).toBe(policy.backoffMaxMs);
+  });
+});
+
+describe('instance: tabs', () => {
+  it('opens tabs when healthy or degraded, closes them, and forgets closed ones', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    const a = await sim.openTab('t-a');
+    expect(sim.state(a)).toBe('healthy');
+    sim.world.memoryBytes = 150 * MB;
+    await sim.advance(1_000);
+    expect(sim.state(i)).toBe('degraded');
+    const b = await sim.openTab('t-b');
+    expect(sim.state(b)).toBe('healthy');
+    expect(ctx(i).tabIds).toEqual(['t-a', 't-b']);
+    i.send({ type: 'CLOSE_TAB', tabId: 't-a' });
+    await sim.flush();
+    expect(ctx(i).tabIds).toEqual(['t-b']);
+    expect(i.getSnapshot().children['t-a']).toBeUndefined();
+    expect(sim.world.closedTargets).toEqual(['t-a']);
+  });
+
+  it('a relaunch reopens every tab at its URL with the same id before the instance is healthy', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    await sim.openTab('t-a', 'https://a.test/');
+    await sim.openTab('t-b', 'https://b.test/');
+    sim.targetSays('t-b', { type: 'URL_CHANGED', url: 'https://b.test/moved' });
+    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+    expect(sim.state(sim.tab('t-a'))).toBe('recovering');
+    await sim.advance(300);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).reason).toMatch(/relaunched \(pid 1001\), 2 tabs restored/);
+    expect(sim.world.reopens.map((r) => [r.tabId, r.url])).toEqual([
+      ['t-a', 'https://a.test/'],
+      ['t-b', 'https://b.test/moved'],
+    ]);
+    expect(sim.state(sim.tab('t-a'))).toBe('healthy');
+  });
+
+  it('calls itself healthy after tabRestoreTimeoutMs even if a tab has not come back', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    await sim.openTab('t-a');
+    sim.world.reopenHangs = true;
+    sim.chromeSays({ type: 'CHROME_EXITED', code: 0, signal: null });
+    await sim.advance(200);
+    expect(i.getSnapshot().matches({ recovering: 'restoringTabs' })).toBe(true);
+    expect(ctx(i).pendingTabs).toEqual(['t-a']);
+    await sim.advance(4_700);
+    expect(sim.state(i)).toBe('recovering');
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).reason).toMatch(/1 of 1 tabs still recovering/);
+    expect(sim.state(sim.tab('t-a'))).toBe('recovering');
+  });
+});
+
+describe('instance: manual restart and stop', () => {
+  it.each(['healthy', 'degraded'] as const)('RESTART from %s: recovering without counting against intensity', async (from) => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    if (from === 'degraded') {
+      sim.world.memoryBytes = 150 * MB;
+      await sim.advance(1_000);
+      sim.world.memoryBytes = 50 * MB;
+    }
+    i.send({ type: 'RESTART', reason: 'operator asked' });
+    expect(sim.state(i)).toBe('recovering');
+    expect(ctx(i).reason).toBe('operator asked');
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i)).toMatchObject({ restarts: 1, restartsInWindow: 0 });
+  });
+
+  it.each(['spawning', 'healthy', 'degraded', 'recovering', 'failed'] as const)('STOP from %s → stopping → stopped', async (from) => {
+    sim = new Sim();
+    if (from === 'spawning') sim.world.launchHangs = true;
+    const options = testOptions({ restart: { ...testOptions().restart, maxRestarts: 0 } });
+    const i = await sim.createInstance('i-1', options);
+    await sim.openTab('t-a').catch(() => undefined);
+    if (from === 'degraded') {
+      sim.world.memoryBytes = 150 * MB;
+      await sim.advance(1_000);
+    }
+    if (from === 'recovering') {
+      sim.world.launchHangs = true;
+      i.send({ type: 'RESTART' });
+      await sim.advance(200);
+    }
+    if (from === 'failed') sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+    await sim.flush();
+    expect(sim.state(i)).toBe(from);
+    i.send({ type: 'STOP' });
+    expect(['stopping', 'stopped']).toContain(sim.state(i));
+    i.send({ type: 'STOP' }); // a second stop changes nothing
+    await sim.flush();
+    expect(sim.world.stops).toEqual(['i-1']);
+    expect(sim.root.getSnapshot().context.instanceIds).toEqual([]);
+  });
+
+  it('a stop that fails still ends in stopped, with the error as reason', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    sim.world.stopFails = true;
+    let last = '';
+    i.subscribe((s) => (last = s.context.reason));
+    i.send({ type: 'STOP' });
+    await sim.flush();
+    expect(i.getSnapshot().status).toBe('done');
+    expect(last).toBe('stopped with error: stop failed');
+  });
+});
+
+afterAll(() => {
+  // Every state and every transition of the instance machine was reached by the tests above.
+  expect(missed('instance')).toEqual({ states: [], transitions: [] });
+});

@@ -1,0 +1,205 @@
+// The tab machine with fake actors and a simulated clock: every state and transition.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Sim, missed, testOptions } from './fakes.js';
+
+let sim: Sim;
+afterEach(() => sim?.stop());
+
+const ctx = (ref: ReturnType<Sim['tab']>) => ref.getSnapshot().context;
+
+async function withTab(options = testOptions()) {
+  sim = new Sim();
+  const instance = await sim.createInstance('i-1', options);
+  const tab = await sim.openTab('t-1', 'https://site.test/start');
+  return { instance, tab };
+}
+
+describe('tab: opening', () => {
+  it('spawning → healthy with the URL and title the target reports', async () => {
+    const { tab } = await withTab();
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab)).toMatchObject({ url: 'https://site.test/start', title: 'title of https://site.test/start', reason: 'target opened' });
+    expect(sim.world.opens).toEqual([{ instanceId: 'i-1', tabId: 't-1', url: 'https://site.test/start' }]);
+  });
+
+  it('a target that cannot be opened → failed', async () => {
+    sim = new Sim();
+    await sim.createInstance();
+    sim.world.openFailures = 1;
+    const tab = await sim.openTab('t-1');
+    expect(sim.state(tab)).toBe('failed');
+    expect(ctx(tab).reason).toMatch(/could not open target: target would not open/);
+  });
+
+  it('follows the URL as the page navigates', async () => {
+    const { tab } = await withTab();
+    sim.targetSays('t-1', { type: 'URL_CHANGED', url: 'https://site.test/next', title: 'Next' });
+    expect(ctx(tab)).toMatchObject({ url: 'https://site.test/next', title: 'Next' });
+    sim.targetSays('t-1', { type: 'URL_CHANGED', url: 'https://site.test/third' });
+    expect(ctx(tab)).toMatchObject({ url: 'https://site.test/third', title: 'Next' });
+  });
+});
+
+describe('tab: faults', () => {
+  it.each([
+    ['healthy', { type: 'TARGET_CRASHED', detail: 'Page crashed!' }, 'renderer crashed: Page crashed!'],
+    ['healthy', { type: 'TARGET_GONE' }, 'target closed outside tabvisor'],
+    ['degraded', { type: 'TARGET_CRASHED' }, 'renderer crashed'],
+    ['degraded', { type: 'TARGET_GONE' }, 'target closed outside tabvisor'],
+  ] as const)('%s + %o → recovering → reopened at its last URL, same id', async (from, event, reason) => {
+    const { tab } = await withTab();
+    sim.targetSays('t-1', { type: 'URL_CHANGED', url: 'https://site.test/last' });
+    if (from === 'degraded') {
+      sim.world.hungTabs.add('t-1');
+      await sim.advance(1_500);
+      sim.world.hungTabs.delete('t-1');
+    }
+    expect(sim.state(tab)).toBe(from);
+    sim.targetSays('t-1', event);
+    expect(sim.state(tab)).toBe('recovering');
+    expect(ctx(tab).reason).toBe(reason);
+    await sim.advance(100);
+    expect(sim.state(tab)).toBe('healthy');
+    expect(sim.world.reopens).toEqual([{ instanceId: 'i-1', tabId: 't-1', url: 'https://site.test/last' }]);
+    expect(ctx(tab).restartsInWindow).toBe(1);
+  });
+
+  it('a hung page: degraded at the first missed deadline, recovering at the third', async () => {
+    const { tab, instance } = await withTab();
+    sim.world.hungTabs.add('t-1');
+    await sim.advance(1_500);
+    expect(sim.state(tab)).toBe('degraded');
+    expect(ctx(tab).reason).toBe('probe missed (deadline)');
+    await sim.advance(1_500);
+    expect(sim.state(tab)).toBe('degraded');
+    expect(ctx(tab).misses).toBe(2);
+    await sim.advance(1_500);
+    expect(sim.state(tab)).toBe('recovering');
+    expect(ctx(tab).reason).toBe('page hung: 3 probes missed');
+    sim.world.hungTabs.delete('t-1');
+    await sim.advance(100);
+    expect(sim.state(tab)).toBe('healthy');
+    expect(sim.state(instance)).toBe('healthy');
+  });
+
+  it('a degraded tab that answers again is healthy; an erroring probe counts as a miss', async () => {
+    const { tab } = await withTab();
+    sim.world.failingTabProbes.add('t-1');
+    await sim.advance(1_000);
+    expect(sim.state(tab)).toBe('degraded');
+    expect(ctx(tab).reason).toBe('probe missed (session closed)');
+    await sim.advance(1_000);
+    expect(ctx(tab).misses).toBe(2);
+    sim.world.failingTabProbes.delete('t-1');
+    await sim.advance(1_000);
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab).reason).toBe('probe answered again');
+    await sim.advance(1_000);
+    expect(ctx(tab).misses).toBe(0);
+  });
+
+  it('misses below degradeAfter are only counted; recoverAfter ≤ degradeAfter goes straight to recovering', async () => {
+    const options = testOptions({ tabProbe: { intervalMs: 1_000, deadlineMs: 500, degradeAfter: 3, recoverAfter: 2 } });
+    const { tab } = await withTab(options);
+    sim.world.hungTabs.add('t-1');
+    await sim.advance(1_500);
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab).misses).toBe(1);
+    await sim.advance(1_500);
+    expect(sim.state(tab)).toBe('recovering');
+  });
+
+  it('more than maxRestarts crashes in the window → failed; a reopen that fails → failed', async () => {
+    const options = testOptions({ restart: { ...testOptions().restart, maxRestarts: 1 } });
+    const { tab } = await withTab(options);
+    sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+    await sim.advance(100);
+    expect(sim.state(tab)).toBe('healthy');
+    sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+    expect(sim.state(tab)).toBe('failed');
+    expect(ctx(tab).reason).toBe('restart intensity exceeded: 2 restarts in 60000 ms');
+    await sim.advance(60_000, 1_000);
+    expect(ctx(tab).restartsInWindow).toBe(0);
+
+    const second = await sim.openTab('t-2');
+    sim.world.openFailures = 1;
+    sim.targetSays('t-2', { type: 'TARGET_GONE' });
+    await sim.advance(100);
+    expect(sim.state(second)).toBe('failed');
+    expect(ctx(second).reason).toMatch(/could not reopen target/);
+  });
+
+  it('resets its backoff after a stable period', async () => {
+    const { tab } = await withTab();
+    sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+    await sim.advance(100);
+    expect(ctx(tab).attempt).toBe(1);
+    await sim.advance(30_000, 1_000);
+    expect(ctx(tab).attempt).toBe(0);
+  });
+});
+
+describe('tab: its instance', () => {
+  it('waits while the browser is down, reopens when it is back, never counting a restart', async () => {
+    const { tab } = await withTab();
+    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+    expect(tab.getSnapshot().matches({ recovering: 'waitingForInstance' })).toBe(true);
+    expect(ctx(tab).reason).toBe('instance down: browser exited (signal SIGKILL)');
+    await sim.advance(200);
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab)).toMatchObject({ restartsInWindow: 0, reason: 'target reopened' });
+  });
+
+  it('a tab that is already recovering waits for the browser too', async () => {
+    const { tab } = await withTab();
+    sim.world.reopenHangs = true;
+    sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+    await sim.advance(200);
+    expect(tab.getSnapshot().matches({ recovering: 'reopening' })).toBe(true);
+    sim.world.reopenHangs = false;
+    tab.send({ type: 'INSTANCE_DOWN', reason: 'browser gone' });
+    expect(tab.getSnapshot().matches({ recovering: 'waitingForInstance' })).toBe(true);
+    tab.send({ type: 'INSTANCE_UP' });
+    await sim.flush();
+    expect(sim.state(tab)).toBe('healthy');
+  });
+
+  it('spawning while the browser goes down waits for it as well', async () => {
+    sim = new Sim();
+    await sim.createInstance();
+    sim.world.reopenHangs = false;
+    const instance = sim.instance();
+    instance.send({ type: 'OPEN_TAB', tabId: 't-1', url: 'https://site.test/' });
+    const tab = sim.tab('t-1');
+    expect(sim.state(tab)).toBe('spawning');
+    sim.chromeSays({ type: 'CDP_DISCONNECTED' });
+    expect(tab.getSnapshot().matches({ recovering: 'waitingForInstance' })).toBe(true);
+    await sim.advance(200);
+    expect(sim.state(tab)).toBe('healthy');
+  });
+
+  it('a failed instance fails its tabs; a failed tab ignores INSTANCE_DOWN and comes back on INSTANCE_UP', async () => {
+    const { tab } = await withTab();
+    tab.send({ type: 'INSTANCE_FAILED', reason: 'too many restarts' });
+    expect(sim.state(tab)).toBe('failed');
+    expect(ctx(tab).reason).toBe('instance failed: too many restarts');
+    tab.send({ type: 'INSTANCE_DOWN', reason: 'again' });
+    expect(sim.state(tab)).toBe('failed');
+    tab.send({ type: 'INSTANCE_UP' });
+    await sim.flush();
+    expect(sim.state(tab)).toBe('healthy');
+    expect(sim.world.reopens.at(-1)).toMatchObject({ tabId: 't-1', url: 'https://site.test/start' });
+  });
+
+  it('CLOSE from any state → stopped, closing its target', async () => {
+    const { tab } = await withTab();
+    tab.send({ type: 'CLOSE', reason: 'done with it' });
+    expect(tab.getSnapshot().status).toBe('done');
+    expect(sim.world.closedTargets).toEqual(['t-1']);
+  });
+});
+
+afterAll(() => {
+  // Every state and every transition of the tab machine was reached by the tests above.
+  expect(missed('tab')).toEqual({ states: [], transitions: [] });
+});
