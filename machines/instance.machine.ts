@@ -42,6 +42,8 @@ export interface InstanceContext extends InstanceInput {
   memoryBytes: number | null;
   overSoftLimit: boolean;
   restartsInWindow: number;
+  /** Bumped when an operator clears the restart record: expiries of older restarts are then ignored. */
+  windowEpoch: number;
   attempt: number;
   /** Every restart since creation, manual ones included. */
   restarts: number;
@@ -73,7 +75,7 @@ export type InstanceEvent =
   | { type: 'PROBE_OK' }
   | { type: 'PROBE_MISSED'; detail: string }
   | { type: 'MEMORY_SAMPLED'; privateBytes: number }
-  | { type: 'RESTART_WINDOW_ELAPSED' }
+  | { type: 'RESTART_WINDOW_ELAPSED'; epoch: number }
   | TabParentEvent;
 
 /** Events the instance sends to the supervisor. */
@@ -113,7 +115,7 @@ const instanceSetup = setup({
         attempt: context.attempt + 1,
         restarts: context.restarts + 1,
       });
-      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED' }, { delay: context.options.restart.windowMs });
+      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED', epoch: context.windowEpoch }, { delay: context.options.restart.windowMs });
     }),
     openTab: enqueueActions(({ enqueue, context, event }) => {
       if (event.type !== 'OPEN_TAB') return;
@@ -144,10 +146,12 @@ const instanceSetup = setup({
   },
   guards: {
     intensityExceeded: ({ context }) => context.restartsInWindow > context.options.restart.maxRestarts,
+    currentWindow: ({ context, event }) => event.type === 'RESTART_WINDOW_ELAPSED' && event.epoch === context.windowEpoch,
     missesReachDegrade: ({ context }) => context.misses + 1 >= context.options.probe.degradeAfter,
     missesReachRecover: ({ context }) => context.misses + 1 >= context.options.probe.recoverAfter,
     aboveHard: ({ context }, p: { bytes: number }) => p.bytes > context.options.limits.hardMemoryMb * MB,
     aboveSoft: ({ context }, p: { bytes: number }) => p.bytes > context.options.limits.softMemoryMb * MB,
+    crossesSoft: ({ context }, p: { bytes: number }) => !context.overSoftLimit && p.bytes > context.options.limits.softMemoryMb * MB,
     memoryOk: ({ context }) => !context.overSoftLimit,
     allTabsSettled: ({ context }) => context.pendingTabs.length === 0,
     noTabsLeft: ({ context }) => context.tabIds.length === 0,
@@ -207,6 +211,7 @@ export const instanceMachine = instanceSetup.createMachine({
     memoryBytes: null,
     overSoftLimit: false,
     restartsInWindow: 0,
+    windowEpoch: 0,
     attempt: 0,
     restarts: 0,
     reason: 'created',
@@ -226,6 +231,7 @@ export const instanceMachine = instanceSetup.createMachine({
       }),
     },
     RESTART_WINDOW_ELAPSED: {
+      guard: 'currentWindow',
       actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }),
     },
   },
@@ -318,6 +324,15 @@ export const instanceMachine = instanceSetup.createMachine({
             target: 'recovering',
             actions: [assign(({ context, event }) => memoryOver(context, event.privateBytes, 'hard')), 'countRestart'],
           },
+          // Crossing the soft limit while degraded for missed probes: remembered, so that an
+          // answered probe does not call the instance healthy, and mitigated once as from healthy.
+          {
+            guard: { type: 'crossesSoft', params: ({ event }) => ({ bytes: event.privateBytes }) },
+            actions: [
+              assign(({ context, event }) => ({ ...memoryOver(context, event.privateBytes, 'soft'), overSoftLimit: true })),
+              { type: 'mitigateMemory', params: ({ context }) => ({ instanceId: context.instanceId }) },
+            ],
+          },
           {
             guard: { type: 'aboveSoft', params: ({ event }) => ({ bytes: event.privateBytes }) },
             actions: assign({ memoryBytes: ({ event }) => event.privateBytes }),
@@ -398,12 +413,14 @@ export const instanceMachine = instanceSetup.createMachine({
         sendParent(({ context }) => ({ type: 'INSTANCE_FAILED', instanceId: context.instanceId, reason: context.reason })),
       ],
       // Whatever is left of the tree goes; the profile stays until the instance is stopped.
-      invoke: { src: 'killChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
+      // A kill that fails is ignored here: unhandled, the child's error would escalate and take
+      // this instance and the supervisor with it.
+      invoke: { src: 'killChrome', input: ({ context }) => ({ instanceId: context.instanceId }), onError: {} },
       on: {
         // An operator's restart gives a failed instance a clean record.
         RESTART: {
           target: 'recovering.killing',
-          actions: [assign({ restartsInWindow: 0, attempt: 0 }), 'manualRestart'],
+          actions: [assign({ restartsInWindow: 0, windowEpoch: ({ context }) => context.windowEpoch + 1, attempt: 0 }), 'manualRestart'],
         },
       },
     },

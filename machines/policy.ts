@@ -58,5 +58,6 @@ export const defaultTabProbe: ProbePolicy = {
  */
 export function backoffDelayMs(attempt: number, policy: RestartPolicy, random = Math.random()): number {
   const base = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** Math.max(0, attempt));
-  return Math.round(base * (1 - policy.jitter * random));
+  // ceil keeps the result inside [base·(1 − jitter), base] for every base and draw.
+  return Math.ceil(base * (1 - policy.jitter * random));
 }

@@ -19,6 +19,8 @@ export interface TabContext extends TabInput {
   misses: number;
   /** Restarts that are still inside the intensity window. */
   restartsInWindow: number;
+  /** Bumped when the record is cleared (INSTANCE_UP while failed): older expiries are then ignored. */
+  windowEpoch: number;
   /** Exponent of the next backoff; reset after `restart.stableMs` healthy. */
   attempt: number;
   reason: string;
@@ -46,7 +48,7 @@ export type TabEvent =
   | { type: 'INSTANCE_FAILED'; reason: string }
   | { type: 'PROBE_OK' }
   | { type: 'PROBE_MISSED'; detail: string }
-  | { type: 'RESTART_WINDOW_ELAPSED' };
+  | { type: 'RESTART_WINDOW_ELAPSED'; epoch: number };
 
 /** Events the tab sends to its instance. */
 export type TabParentEvent = { type: 'TAB_SETTLED'; tabId: string } | { type: 'TAB_STOPPED'; tabId: string };
@@ -69,19 +71,20 @@ const tabSetup = setup({
   },
   actions: {
     closeTarget: (_, _params: TargetRef) => {},
-    // A counted restart expires after the intensity window: a delayed event, so the simulated
-    // clock drives it in tests and nothing but the actor's own scheduler keeps time.
     describeTargetLoss: assign(({ event }) => ({
       reason:
         event.type === 'TARGET_CRASHED' ? `renderer crashed${event.detail ? `: ${event.detail}` : ''}` : 'target closed outside tabvisor',
     })),
+    // A counted restart expires after the intensity window: a delayed event, so the simulated
+    // clock drives it in tests and nothing but the actor's own scheduler keeps time.
     countRestart: enqueueActions(({ enqueue, context }) => {
       enqueue.assign({ restartsInWindow: context.restartsInWindow + 1, attempt: context.attempt + 1 });
-      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED' }, { delay: context.restart.windowMs });
+      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED', epoch: context.windowEpoch }, { delay: context.restart.windowMs });
     }),
   },
   guards: {
     intensityExceeded: ({ context }) => context.restartsInWindow > context.restart.maxRestarts,
+    currentWindow: ({ context, event }) => event.type === 'RESTART_WINDOW_ELAPSED' && event.epoch === context.windowEpoch,
     missesReachDegrade: ({ context }) => context.misses + 1 >= context.probe.degradeAfter,
     missesReachRecover: ({ context }) => context.misses + 1 >= context.probe.recoverAfter,
   },
@@ -90,7 +93,6 @@ const tabSetup = setup({
     probeDeadline: ({ context }) => context.probe.deadlineMs,
     backoff: ({ context }) => backoffDelayMs(Math.max(0, context.attempt - 1), context.restart),
     stable: ({ context }) => context.restart.stableMs,
-    restartWindow: ({ context }) => context.restart.windowMs,
   },
 });
 
@@ -119,6 +121,7 @@ export const tabMachine = tabSetup.createMachine({
     title: '',
     misses: 0,
     restartsInWindow: 0,
+    windowEpoch: 0,
     attempt: 0,
     reason: 'tab opened',
   }),
@@ -130,6 +133,7 @@ export const tabMachine = tabSetup.createMachine({
       actions: assign(({ event, context }) => ({ url: event.url, title: event.title ?? context.title })),
     },
     RESTART_WINDOW_ELAPSED: {
+      guard: 'currentWindow',
       actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }),
     },
     // While the browser is down there is nothing to probe: wait for it, without counting a restart.
@@ -237,7 +241,12 @@ export const tabMachine = tabSetup.createMachine({
         // A relaunched browser gives a failed tab a fresh start with a clean record.
         INSTANCE_UP: {
           target: 'recovering.reopening',
-          actions: assign({ restartsInWindow: 0, attempt: 0, reason: 'instance relaunched' }),
+          actions: assign({
+            restartsInWindow: 0,
+            windowEpoch: ({ context }) => context.windowEpoch + 1,
+            attempt: 0,
+            reason: 'instance relaunched',
+          }),
         },
       },
     },

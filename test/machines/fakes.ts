@@ -5,6 +5,7 @@ import {
   createActor,
   fromCallback,
   fromPromise,
+  type ActorRefFrom,
   type AnyActorRef,
   type AnyStateNode,
   type AnyTransitionDefinition,
@@ -15,10 +16,15 @@ import {
   instanceMachine,
   supervisorMachine,
   tabMachine,
+  type InstanceEvent,
   type InstanceOptions,
   type LaunchOutput,
   type OpenTargetInput,
+  type TabEvent,
 } from '../../machines/index.js';
+
+export type InstanceActor = ActorRefFrom<typeof instanceMachine>;
+export type TabActor = ActorRefFrom<typeof tabMachine>;
 
 export const MB = 1024 * 1024;
 
@@ -35,6 +41,22 @@ export const testOptions = (overrides: Partial<InstanceOptions> = {}): InstanceO
   ...overrides,
 });
 
+/** Promises that the test settles, by key: for actors whose timing a test controls. */
+class Gate {
+  private readonly waiting = new Map<string, () => void>();
+
+  wait(key: string): Promise<void> {
+    return new Promise((resolve) => this.waiting.set(key, resolve));
+  }
+
+  release(key: string): void {
+    const resolve = this.waiting.get(key);
+    if (!resolve) throw new Error(`nothing waits on ${key}`);
+    this.waiting.delete(key);
+    resolve();
+  }
+}
+
 /** Everything the machines asked the world to do, and knobs for how the world answers. */
 export class FakeWorld {
   // knobs
@@ -44,8 +66,10 @@ export class FakeWorld {
   frozen = false;
   memoryBytes = 50 * MB;
   openFailures = 0;
-  /** Reopening a target never finishes (to hold a tab in recovering). */
-  reopenHangs = false;
+  /** Reopens wait for `releaseReopen(tabId)` (never released: the tab stays in recovering). */
+  holdReopens = false;
+  /** Stops wait for `releaseStop(instanceId)`. */
+  holdStops = false;
   hungTabs = new Set<string>();
   /** Tabs whose probe is answered with an error (e.g. the session went away). */
   failingTabProbes = new Set<string>();
@@ -64,18 +88,28 @@ export class FakeWorld {
   readonly closedTargets: string[] = [];
   readonly chromeWatchers = new Map<string, (event: EventObject) => void>();
   readonly tabWatchers = new Map<string, (event: EventObject) => void>();
+  private readonly gate = new Gate();
   private nextPid = 1000;
+
+  /** Let a held reopen of `tabId` succeed. */
+  releaseReopen(tabId: string): void {
+    this.gate.release(`reopen ${tabId}`);
+  }
+
+  /** Let a held stop of `instanceId` finish. */
+  releaseStop(instanceId: string): void {
+    this.gate.release(`stop ${instanceId}`);
+  }
 
   logic() {
     const tab = tabMachine.provide({
       actors: {
         openTarget: fromPromise(async ({ input }) => this.open(this.opens, input)),
         reopenTarget: fromPromise(async ({ input }) => {
-          if (this.reopenHangs) {
-            this.reopens.push(input);
-            return new Promise<never>(() => {});
-          }
-          return this.open(this.reopens, input);
+          if (!this.holdReopens) return this.open(this.reopens, input);
+          this.reopens.push(input);
+          await this.gate.wait(`reopen ${input.tabId}`);
+          return { url: input.url, title: `title of ${input.url}` };
         }),
         probeTarget: fromPromise(({ input }) => {
           if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
@@ -107,6 +141,7 @@ export class FakeWorld {
         }),
         stopChrome: fromPromise(async ({ input }) => {
           this.stops.push(input.instanceId);
+          if (this.holdStops) await this.gate.wait(`stop ${input.instanceId}`);
           if (this.stopFails) throw new Error('stop failed');
         }),
         probeChrome: fromPromise(() => {
@@ -178,6 +213,10 @@ export const coverage = new Coverage();
 export function missed(machine: string): { states: string[]; transitions: string[] } {
   const all = Coverage.all();
   const mine = (id: string) => id === machine || id.startsWith(`${machine}.`) || id.startsWith(`${machine} `);
+  // An empty enumeration would make every coverage check pass vacuously.
+  if (!all.states.some(mine) || !all.transitions.some(mine)) {
+    throw new Error(`coverage found no state nodes or transitions for machine '${machine}'`);
+  }
   return {
     states: all.states.filter(mine).filter((s) => !coverage.states.has(s)),
     transitions: all.transitions.filter(mine).filter((t) => !coverage.transitions.has(t)),
@@ -189,10 +228,23 @@ export class Sim {
   readonly world = new FakeWorld();
   readonly clock = new SimulatedClock();
   readonly root;
+  /** Every event delivered to any actor of the tree, in order, by the receiving actor's id. */
+  private readonly deliveries: { to: string; type: string }[] = [];
 
   constructor() {
-    this.root = createActor(this.world.logic(), { clock: this.clock, inspect: coverage.inspect });
+    this.root = createActor(this.world.logic(), {
+      clock: this.clock,
+      inspect: (event) => {
+        coverage.inspect(event);
+        if (event.type === '@xstate.event') this.deliveries.push({ to: (event.actorRef as AnyActorRef).id, type: event.event.type });
+      },
+    });
     this.root.start();
+  }
+
+  /** Types of the events an actor (by id) has received so far, oldest first. */
+  received(id: string): string[] {
+    return this.deliveries.filter((d) => d.to === id).map((d) => d.type);
   }
 
   /** Let promise actors settle. */
@@ -209,20 +261,20 @@ export class Sim {
     }
   }
 
-  async createInstance(id = 'i-1', options = testOptions()): Promise<AnyActorRef> {
+  async createInstance(id = 'i-1', options = testOptions()): Promise<InstanceActor> {
     this.root.send({ type: 'CREATE_INSTANCE', instanceId: id, options });
     await this.flush();
     return this.instance(id);
   }
 
-  instance(id = 'i-1'): AnyActorRef {
-    const ref = this.root.getSnapshot().children[id] as AnyActorRef | undefined;
+  instance(id = 'i-1'): InstanceActor {
+    const ref = this.root.getSnapshot().children[id] as InstanceActor | undefined;
     if (!ref) throw new Error(`no instance ${id}`);
     return ref;
   }
 
-  tab(tabId: string, instanceId = 'i-1'): AnyActorRef {
-    const ref = this.instance(instanceId).getSnapshot().children[tabId] as AnyActorRef | undefined;
+  tab(tabId: string, instanceId = 'i-1'): TabActor {
+    const ref = this.instance(instanceId).getSnapshot().children[tabId] as TabActor | undefined;
     if (!ref) throw new Error(`no tab ${tabId}`);
     return ref;
   }
@@ -233,20 +285,20 @@ export class Sim {
     return typeof value === 'string' ? value : (Object.keys(value)[0] as string);
   }
 
-  async openTab(tabId: string, url = `https://site.test/${tabId}`, instanceId = 'i-1', evictable = false): Promise<AnyActorRef> {
+  async openTab(tabId: string, url = `https://site.test/${tabId}`, instanceId = 'i-1', evictable = false): Promise<TabActor> {
     this.instance(instanceId).send({ type: 'OPEN_TAB', tabId, url, evictable });
     await this.flush();
     return this.tab(tabId, instanceId);
   }
 
   /** Send an event as the Chrome watcher of an instance would. */
-  chromeSays(event: EventObject, instanceId = 'i-1'): void {
+  chromeSays(event: InstanceEvent, instanceId = 'i-1'): void {
     const send = this.world.chromeWatchers.get(instanceId);
     if (!send) throw new Error(`no watcher on ${instanceId}`);
     send(event);
   }
 
-  targetSays(tabId: string, event: EventObject): void {
+  targetSays(tabId: string, event: TabEvent): void {
     const send = this.world.tabWatchers.get(tabId);
     if (!send) throw new Error(`no watcher on ${tabId}`);
     send(event);

@@ -1,12 +1,16 @@
 // The instance machine with fake actors and a simulated clock: every state and transition.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { backoffDelayMs } from '../../machines/index.js';
-import { MB, Sim, missed, testOptions } from './fakes.js';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { backoffDelayMs, type InstanceEvent } from '../../machines/index.js';
+import { MB, Sim, missed, testOptions, type InstanceActor } from './fakes.js';
 
 let sim: Sim;
-afterEach(() => sim?.stop());
+afterEach(() => {
+  sim?.stop();
+  vi.restoreAllMocks();
+});
 
-const ctx = (ref: ReturnType<Sim['instance']>) => ref.getSnapshot().context;
+const ctx = (ref: InstanceActor) => ref.getSnapshot().context;
+const killed: InstanceEvent = { type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' };
 
 describe('instance: launch', () => {
   it('spawning → healthy once Chrome is up', async () => {
@@ -153,6 +157,23 @@ describe('instance: memory', () => {
     expect(sim.state(i)).toBe('healthy');
   });
 
+  it('crossing the soft limit while degraded for missed probes mitigates once and holds degraded', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    i.send({ type: 'PROBE_MISSED', detail: 'deadline' });
+    i.send({ type: 'PROBE_MISSED', detail: 'deadline' });
+    expect(sim.state(i)).toBe('degraded');
+    expect(sim.world.mitigations).toEqual([]);
+    i.send({ type: 'MEMORY_SAMPLED', privateBytes: 150 * MB });
+    i.send({ type: 'MEMORY_SAMPLED', privateBytes: 160 * MB });
+    expect(sim.world.mitigations).toEqual(['i-1']);
+    expect(ctx(i)).toMatchObject({ overSoftLimit: true, memoryBytes: 160 * MB });
+    i.send({ type: 'PROBE_OK' }); // the browser answers, but memory is still over the soft limit
+    expect(sim.state(i)).toBe('degraded');
+    i.send({ type: 'MEMORY_SAMPLED', privateBytes: 60 * MB });
+    expect(sim.state(i)).toBe('healthy');
+  });
+
   it.each(['healthy', 'degraded'] as const)('hard limit from %s → recovering (tabs restored)', async (from) => {
     sim = new Sim();
     const i = await sim.createInstance();
@@ -187,11 +208,11 @@ describe('instance: restart intensity and backoff', () => {
     sim = new Sim();
     const i = await sim.createInstance();
     for (let n = 1; n <= 5; n++) {
-      sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+      sim.chromeSays(killed);
       await sim.advance(backoffDelayMs(n - 1, testOptions().restart, 0) + 50, 10);
       expect(sim.state(i)).toBe('healthy');
     }
-    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+    sim.chromeSays(killed);
     await sim.flush();
     expect(sim.state(i)).toBe('failed');
     expect(ctx(i).reason).toMatch(/restart intensity exceeded: 6 restarts in 60000 ms/);
@@ -205,62 +226,132 @@ describe('instance: restart intensity and backoff', () => {
     expect(ctx(i)).toMatchObject({ restartsInWindow: 0, restarts: 7 });
   });
 
-  it('restarts older than the window no longer count', async () => {
+  it('the window slides: each restart expires windowMs after it was counted', async () => {
     sim = new Sim();
+    vi.spyOn(Math, 'random').mockReturnValue(0); // backoff at its upper bound, for exact timing
     const i = await sim.createInstance();
-    const crashes = async (count: number) => {
-      for (let n = 0; n < count; n++) {
-        sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
-        await sim.advance(2_000, 100);
-      }
+    const counted: number[] = [];
+    const crash = () => {
+      counted.push(sim.clock.now());
+      sim.chromeSays(killed);
     };
-    await crashes(5);
+    for (let n = 0; n < 5; n++) {
+      crash();
+      await sim.advance(5_000);
+      expect(sim.state(i)).toBe('healthy');
+    }
     expect(ctx(i).restartsInWindow).toBe(5);
-    await sim.advance(60_000, 1_000);
-    expect(ctx(i).restartsInWindow).toBe(0);
-    await crashes(5);
+    // Just before the first restart leaves the window all five still count...
+    await sim.advance((counted[0] as number) + 60_000 - sim.clock.now() - 50);
+    expect(ctx(i).restartsInWindow).toBe(5);
+    // ...and once it has left, one more restart is allowed, but only one.
+    await sim.advance(50);
+    expect(ctx(i).restartsInWindow).toBe(4);
+    crash();
+    await sim.advance(200);
     expect(sim.state(i)).toBe('healthy');
-    expect(ctx(i).restarts).toBe(10);
+    expect(ctx(i).restartsInWindow).toBe(5);
+    expect(sim.clock.now()).toBeLessThan((counted[1] as number) + 60_000);
+    crash();
+    await sim.flush();
+    expect(sim.state(i)).toBe('failed');
+    expect(ctx(i).reason).toMatch(/restart intensity exceeded: 6 restarts in 60000 ms/);
   });
 
-  it('relaunches no earlier than the backoff lower bound and no later than its upper bound', async () => {
+  it('after an operator restart, restarts counted before it neither count nor expire newer ones', async () => {
+    sim = new Sim();
+    const options = testOptions({ restart: { ...testOptions().restart, maxRestarts: 1 } });
+    const i = await sim.createInstance('i-1', options);
+    sim.chromeSays(killed);
+    await sim.advance(200);
+    sim.chromeSays(killed);
+    await sim.flush();
+    expect(sim.state(i)).toBe('failed');
+    i.send({ type: 'RESTART' });
+    await sim.advance(200);
+    expect(ctx(i).restartsInWindow).toBe(0);
+    await sim.advance(50_000, 1_000);
+    sim.chromeSays(killed); // counted at ~50 s
+    await sim.advance(15_000, 500); // the two restarts from before the operator's expire meanwhile
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).restartsInWindow).toBe(1);
+    sim.chromeSays(killed);
+    await sim.flush();
+    expect(sim.state(i)).toBe('failed');
+    await sim.advance(60_000, 1_000); // newer restarts still expire
+    expect(ctx(i).restartsInWindow).toBe(0);
+  });
+
+  it('a failed instance whose leftover tree cannot be killed stays failed; the fleet carries on', async () => {
+    sim = new Sim();
+    const options = testOptions({ restart: { ...testOptions().restart, maxRestarts: 0 } });
+    const i = await sim.createInstance('i-1', options);
+    await sim.createInstance('i-2');
+    sim.world.killFails = true;
+    sim.chromeSays(killed);
+    await sim.flush();
+    expect(sim.world.kills).toEqual(['i-1']);
+    expect(i.getSnapshot().status).toBe('active');
+    expect(sim.state(i)).toBe('failed');
+    expect(sim.root.getSnapshot().status).toBe('active');
+    await sim.advance(3_000);
+    expect(sim.state(sim.instance('i-2'))).toBe('healthy');
+    i.send({ type: 'RESTART' });
+    await sim.advance(200);
+    expect(sim.state(i)).toBe('healthy');
+  });
+
+  // Math.random drawn as 0 puts the delay at its upper bound, as 1 at its lower bound; the
+  // real draw must land in between.
+  it.each([
+    ['upper bound', 0],
+    ['lower bound', 1 - Number.EPSILON],
+    ['real draw', undefined],
+  ] as const)('relaunches no earlier than the backoff lower bound and by its upper bound (%s)', async (_, random) => {
+    if (random !== undefined) vi.spyOn(Math, 'random').mockReturnValue(random);
     sim = new Sim();
     const policy = testOptions().restart;
     const i = await sim.createInstance();
-    for (let n = 1; n <= 4; n++) {
-      const base = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** (n - 1));
+    for (let n = 1; n <= 5; n++) {
+      const upper = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** (n - 1));
+      const lower = upper * (1 - policy.jitter);
+      const expected = random === undefined ? null : backoffDelayMs(n - 1, policy, random);
       const launches = sim.world.launches.length;
-      sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
-      await sim.advance(Math.floor(base * (1 - policy.jitter)) - 10, 5);
+      sim.chromeSays(killed);
+      await sim.flush(); // the kill settles and the backoff starts
+      expect(i.getSnapshot().matches({ recovering: 'backoff' })).toBe(true);
+      const start = sim.clock.now();
+      await sim.advance((expected ?? lower) - 1, 1_000_000);
       expect(sim.world.launches.length).toBe(launches);
-      await sim.advance(Math.ceil(base * policy.jitter) + 15, 5);
+      await sim.advance(start + (expected ?? upper) - sim.clock.now(), random === undefined ? 1 : 1_000_000);
       expect(sim.world.launches.length).toBe(launches + 1);
       expect(sim.state(i)).toBe('healthy');
     }
-    expect(ctx(i).attempt).toBe(4);
+    expect(ctx(i).attempt).toBe(5);
   });
 
-  it('resets the backoff exponent after a stable period', async () => {
+  it('resets the backoff exponent after stableMs healthy, not before', async () => {
     sim = new Sim();
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const { stableMs } = testOptions().restart;
     const i = await sim.createInstance();
-    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
-    await sim.advance(200);
-    expect(ctx(i).attempt).toBe(1);
-    await sim.advance(30_000, 1_000);
-    expect(ctx(i).attempt).toBe(0);
-  });
-
-  it('backoffDelayMs stays within [base·(1−jitter), base], capped', () => {
-    const policy = testOptions().restart;
-    for (let n = 0; n < 12; n++) {
-      const base = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** n);
-      for (const r of [0, 0.25, 0.5, 0.999]) {
-        const delay = backoffDelayMs(n, policy, r);
-        expect(delay).toBeGreaterThanOrEqual(Math.floor(base * (1 - policy.jitter)));
-        expect(delay).toBeLessThanOrEqual(base);
-      }
+    for (let n = 0; n < 3; n++) {
+      sim.chromeSays(killed);
+      await sim.advance(backoffDelayMs(n, testOptions().restart, 0), 1_000_000);
     }
-    expect(backoffDelayMs(30, policy, 0)).toBe(policy.backoffMaxMs);
+    expect(sim.state(i)).toBe('healthy'); // healthy since the last relaunch, just now
+    expect(ctx(i).attempt).toBe(3);
+    await sim.advance(stableMs - 50);
+    expect(ctx(i).attempt).toBe(3);
+    await sim.advance(50);
+    expect(ctx(i).attempt).toBe(0);
+    // The next restart waits the shortest backoff again (not 800 ms).
+    const launches = sim.world.launches.length;
+    sim.chromeSays(killed);
+    await sim.advance(99, 1_000_000);
+    expect(sim.world.launches.length).toBe(launches);
+    await sim.advance(1, 1);
+    expect(sim.world.launches.length).toBe(launches + 1);
   });
 });
 
@@ -283,21 +374,34 @@ describe('instance: tabs', () => {
     expect(sim.world.closedTargets).toEqual(['t-a']);
   });
 
-  it('a relaunch reopens every tab at its URL with the same id before the instance is healthy', async () => {
+  it('a relaunch tells each tab INSTANCE_DOWN then INSTANCE_UP and is healthy once every tab has settled', async () => {
     sim = new Sim();
     const i = await sim.createInstance();
     await sim.openTab('t-a', 'https://a.test/');
     await sim.openTab('t-b', 'https://b.test/');
     sim.targetSays('t-b', { type: 'URL_CHANGED', url: 'https://b.test/moved' });
-    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
-    expect(sim.state(sim.tab('t-a'))).toBe('recovering');
+    sim.world.holdReopens = true;
+    sim.chromeSays(killed);
+    expect(sim.tab('t-a').getSnapshot().matches({ recovering: 'waitingForInstance' })).toBe(true);
     await sim.advance(300);
-    expect(sim.state(i)).toBe('healthy');
-    expect(ctx(i).reason).toMatch(/relaunched \(pid 1001\), 2 tabs restored/);
+    expect(i.getSnapshot().matches({ recovering: 'restoringTabs' })).toBe(true);
+    expect(ctx(i).pendingTabs).toEqual(['t-a', 't-b']);
+    for (const tabId of ['t-a', 't-b']) {
+      expect(sim.received(tabId).filter((type) => type.startsWith('INSTANCE_'))).toEqual(['INSTANCE_DOWN', 'INSTANCE_UP']);
+    }
+    // Same tab ids, each at its last URL.
     expect(sim.world.reopens.map((r) => [r.tabId, r.url])).toEqual([
       ['t-a', 'https://a.test/'],
       ['t-b', 'https://b.test/moved'],
     ]);
+    sim.world.releaseReopen('t-b');
+    await sim.flush();
+    expect(ctx(i).pendingTabs).toEqual(['t-a']);
+    expect(sim.state(i)).toBe('recovering');
+    sim.world.releaseReopen('t-a');
+    await sim.flush();
+    expect(sim.state(i)).toBe('healthy');
+    expect(ctx(i).reason).toMatch(/relaunched \(pid 1001\), 2 tabs restored/);
     expect(sim.state(sim.tab('t-a'))).toBe('healthy');
   });
 
@@ -305,7 +409,7 @@ describe('instance: tabs', () => {
     sim = new Sim();
     const i = await sim.createInstance();
     await sim.openTab('t-a');
-    sim.world.reopenHangs = true;
+    sim.world.holdReopens = true;
     sim.chromeSays({ type: 'CHROME_EXITED', code: 0, signal: null });
     await sim.advance(200);
     expect(i.getSnapshot().matches({ recovering: 'restoringTabs' })).toBe(true);
@@ -351,7 +455,7 @@ describe('instance: manual restart and stop', () => {
       i.send({ type: 'RESTART' });
       await sim.advance(200);
     }
-    if (from === 'failed') sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' });
+    if (from === 'failed') sim.chromeSays(killed);
     await sim.flush();
     expect(sim.state(i)).toBe(from);
     i.send({ type: 'STOP' });

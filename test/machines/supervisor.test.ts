@@ -37,18 +37,31 @@ describe('supervisor', () => {
     expect(sim.root.getSnapshot().context.failed).toEqual([]);
   });
 
-  it('SHUTDOWN stops every instance, then the supervisor is stopped', async () => {
+  it('SHUTDOWN stops every instance (and its tabs); the supervisor is stopped once the last one is', async () => {
     sim = new Sim();
     await sim.createInstance('i-a');
     await sim.createInstance('i-b');
     await sim.openTab('t-1', 'https://a.test/', 'i-a');
+    sim.world.holdStops = true;
     sim.root.send({ type: 'SHUTDOWN' });
     expect(sim.root.getSnapshot().matches('stopping')).toBe(true);
     await sim.flush();
+    expect(sim.world.stops).toEqual(['i-a', 'i-b']);
+    expect(sim.world.closedTargets).toEqual(['t-1']);
+    expect(sim.state(sim.instance('i-a'))).toBe('stopping');
+    sim.world.releaseStop('i-b');
+    await sim.flush();
+    expect(sim.root.getSnapshot().context.instanceIds).toEqual(['i-a']);
+    expect(sim.root.getSnapshot().matches('stopping')).toBe(true);
+    sim.root.send({ type: 'SHUTDOWN' }); // a second one changes nothing
+    sim.world.releaseStop('i-a');
+    await sim.flush();
     expect(sim.root.getSnapshot().matches('stopped')).toBe(true);
-    expect(sim.world.stops.sort()).toEqual(['i-a', 'i-b']);
+    expect(sim.root.getSnapshot().context.instanceIds).toEqual([]);
+    expect(sim.world.stops).toEqual(['i-a', 'i-b']);
     sim.root.send({ type: 'CREATE_INSTANCE', instanceId: 'i-late', options: testOptions() }); // too late: ignored
     expect(sim.root.getSnapshot().context.instanceIds).toEqual([]);
+    expect(sim.root.getSnapshot().children['i-late']).toBeUndefined();
   });
 
   it('SHUTDOWN with no instances goes straight to stopped', async () => {

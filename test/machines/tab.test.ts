@@ -1,11 +1,14 @@
 // The tab machine with fake actors and a simulated clock: every state and transition.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Sim, missed, testOptions } from './fakes.js';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { Sim, missed, testOptions, type TabActor } from './fakes.js';
 
 let sim: Sim;
-afterEach(() => sim?.stop());
+afterEach(() => {
+  sim?.stop();
+  vi.restoreAllMocks();
+});
 
-const ctx = (ref: ReturnType<Sim['tab']>) => ref.getSnapshot().context;
+const ctx = (ref: TabActor) => ref.getSnapshot().context;
 
 async function withTab(options = testOptions()) {
   sim = new Sim();
@@ -129,12 +132,39 @@ describe('tab: faults', () => {
     expect(ctx(second).reason).toMatch(/could not reopen target/);
   });
 
-  it('resets its backoff after a stable period', async () => {
-    const { tab } = await withTab();
+  it('after INSTANCE_UP clears a failed record, restarts counted before neither count nor expire newer ones', async () => {
+    const options = testOptions({ restart: { ...testOptions().restart, maxRestarts: 1 } });
+    const { tab } = await withTab(options);
     sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
     await sim.advance(100);
+    sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+    expect(sim.state(tab)).toBe('failed');
+    tab.send({ type: 'INSTANCE_UP' });
+    await sim.flush();
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab).restartsInWindow).toBe(0);
+    await sim.advance(50_000, 1_000);
+    sim.targetSays('t-1', { type: 'TARGET_GONE' }); // counted at ~50 s
+    await sim.advance(15_000, 500); // the two crashes from before INSTANCE_UP expire meanwhile
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab).restartsInWindow).toBe(1);
+    sim.targetSays('t-1', { type: 'TARGET_GONE' });
+    expect(sim.state(tab)).toBe('failed');
+    await sim.advance(60_000, 1_000); // newer restarts still expire
+    expect(ctx(tab).restartsInWindow).toBe(0);
+  });
+
+  it('resets its backoff exponent after stableMs healthy, not before', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0); // the first backoff is exactly backoffMinMs
+    const { tab } = await withTab();
+    const { backoffMinMs, stableMs } = testOptions().restart;
+    sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+    await sim.advance(backoffMinMs, 1_000_000);
+    expect(sim.state(tab)).toBe('healthy'); // healthy again since just now
     expect(ctx(tab).attempt).toBe(1);
-    await sim.advance(30_000, 1_000);
+    await sim.advance(stableMs - 50);
+    expect(ctx(tab).attempt).toBe(1);
+    await sim.advance(50);
     expect(ctx(tab).attempt).toBe(0);
   });
 });
@@ -152,11 +182,11 @@ describe('tab: its instance', () => {
 
   it('a tab that is already recovering waits for the browser too', async () => {
     const { tab } = await withTab();
-    sim.world.reopenHangs = true;
+    sim.world.holdReopens = true;
     sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
     await sim.advance(200);
     expect(tab.getSnapshot().matches({ recovering: 'reopening' })).toBe(true);
-    sim.world.reopenHangs = false;
+    sim.world.holdReopens = false;
     tab.send({ type: 'INSTANCE_DOWN', reason: 'browser gone' });
     expect(tab.getSnapshot().matches({ recovering: 'waitingForInstance' })).toBe(true);
     tab.send({ type: 'INSTANCE_UP' });
@@ -167,7 +197,6 @@ describe('tab: its instance', () => {
   it('spawning while the browser goes down waits for it as well', async () => {
     sim = new Sim();
     await sim.createInstance();
-    sim.world.reopenHangs = false;
     const instance = sim.instance();
     instance.send({ type: 'OPEN_TAB', tabId: 't-1', url: 'https://site.test/' });
     const tab = sim.tab('t-1');
@@ -191,12 +220,30 @@ describe('tab: its instance', () => {
     expect(sim.world.reopens.at(-1)).toMatchObject({ tabId: 't-1', url: 'https://site.test/start' });
   });
 
-  it('CLOSE from any state → stopped, closing its target', async () => {
-    const { tab } = await withTab();
-    tab.send({ type: 'CLOSE', reason: 'done with it' });
-    expect(tab.getSnapshot().status).toBe('done');
-    expect(sim.world.closedTargets).toEqual(['t-1']);
-  });
+  it.each(['spawning', 'healthy', 'degraded', 'recovering', 'failed'] as const)(
+    'CLOSE_TAB while %s → stopped: its target closed, the instance forgets it',
+    async (from) => {
+      sim = new Sim();
+      const instance = await sim.createInstance();
+      if (from === 'failed') sim.world.openFailures = 1;
+      instance.send({ type: 'OPEN_TAB', tabId: 't-1', url: 'https://site.test/' });
+      const tab = sim.tab('t-1');
+      if (from !== 'spawning') await sim.flush(); // the open settles
+      if (from === 'degraded') {
+        sim.world.hungTabs.add('t-1');
+        await sim.advance(1_500);
+      }
+      if (from === 'recovering') sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+      expect(sim.state(tab)).toBe(from);
+      instance.send({ type: 'CLOSE_TAB', tabId: 't-1', reason: 'done with it' });
+      expect(tab.getSnapshot().status).toBe('done');
+      expect(ctx(tab).reason).toBe('done with it');
+      expect(sim.world.closedTargets).toEqual(['t-1']);
+      expect(sim.received('i-1')).toContain('TAB_STOPPED');
+      expect(instance.getSnapshot().context.tabIds).toEqual([]);
+      expect(instance.getSnapshot().children['t-1']).toBeUndefined();
+    },
+  );
 });
 
 afterAll(() => {
