@@ -52,7 +52,19 @@ export function chromeArgs(binary: ChromeBinary, profileDir: string, extra: stri
     '--disable-breakpad',
     '--disable-client-side-phishing-detection',
     '--disable-domain-reliability',
-    '--disable-features=Translate,MediaRouter,OptimizationHints,InterestFeedContentSuggestions,AutofillServerCommunication',
+    '--disable-crash-reporter',
+    '--disable-component-extensions-with-background-pages',
+    '--disable-search-engine-choice-screen',
+    '--disable-infobars',
+    '--disable-popup-blocking',
+    // Automation sends bursts of IPC (input, navigations) that Chrome would otherwise throttle.
+    '--disable-ipc-flooding-protection',
+    '--allow-pre-commit-input',
+    // Same process model as puppeteer's defaults: no per-site renderer reuse heuristics.
+    '--disable-features=Translate,MediaRouter,OptimizationHints,AcceptCHFrame,ProcessPerSiteUpToMainFrameThreshold,IsolateSandboxedIframes,InterestFeedContentSuggestions,AutofillServerCommunication',
+    // Screenshots that do not depend on the host's colour profile or scrollbar theme.
+    '--force-color-profile=srgb',
+    '--hide-scrollbars',
     // /dev/shm is 64 MB in many containers; Chrome then crashes renderers. Use /tmp instead.
     '--disable-dev-shm-usage',
     // Automation drives background tabs too: do not throttle them.

@@ -67,10 +67,14 @@ export class TabHandle extends EventEmitter<TabSignals> {
     return { url: this.page.url(), status: response?.status() ?? null, title, loadMs };
   }
 
-  /** The document title through the CDP session (no page-side evaluation machinery). */
+  /**
+   * The document title as the browser process knows it (Target.getTargetInfo): no renderer
+   * round trip, which right after a load costs several milliseconds while the page settles.
+   */
   async title(): Promise<string> {
-    const { result } = await this.cdp.send('Runtime.evaluate', { expression: 'document.title', returnByValue: true });
-    return typeof result.value === 'string' ? result.value : '';
+    const { targetInfo } = await this.cdp.send('Target.getTargetInfo');
+    // Chrome shows the URL as the title of a page that has none; the page's title is then ''.
+    return targetInfo.title === targetInfo.url ? '' : targetInfo.title;
   }
 
   /** One renderer round trip: a busy or frozen main thread does not answer. */
