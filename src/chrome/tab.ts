@@ -68,13 +68,12 @@ export class TabHandle extends EventEmitter<TabSignals> {
   }
 
   /**
-   * The document title as the browser process knows it (Target.getTargetInfo): no renderer
-   * round trip, which right after a load costs several milliseconds while the page settles.
+   * The document title, read in the page. The browser's own copy (Target.getTargetInfo) is
+   * cheaper but arrives asynchronously and can still be the URL right after a load.
    */
   async title(): Promise<string> {
-    const { targetInfo } = await this.cdp.send('Target.getTargetInfo');
-    // Chrome shows the URL as the title of a page that has none; the page's title is then ''.
-    return targetInfo.title === targetInfo.url ? '' : targetInfo.title;
+    const { result } = await this.cdp.send('Runtime.evaluate', { expression: 'document.title', returnByValue: true });
+    return typeof result.value === 'string' ? result.value : '';
   }
 
   /** One renderer round trip: a busy or frozen main thread does not answer. */

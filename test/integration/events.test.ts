@@ -51,8 +51,11 @@ describe('events', () => {
 
     await until(() => seen.events.some((e) => e.topic === 'log' && e.msg === 'transition'));
     // The tab is closed by now, so a metrics summary soon shows the instance without tabs.
-    await until(() => seen.events.some((e) => e.topic === 'metrics' && e.instanceId === watched.instanceId && e.tabs === 0));
-    const metric = seen.events.findLast((e) => e.topic === 'metrics' && e.instanceId === watched.instanceId);
+    // Only summaries sent after the close count: one from before tab.open also says 0 tabs.
+    const closedAt = seen.events.findIndex((e) => e.topic === 'state' && e.actor === tab.tabId && e.to === 'stopped');
+    const after = () => seen.events.slice(closedAt + 1).filter((e) => e.topic === 'metrics' && e.instanceId === watched.instanceId);
+    await until(() => after().length > 0);
+    const metric = after().at(-1);
     expect(metric).toMatchObject({ state: 'healthy', tabs: 0, memory: { pssMb: expect.any(Number) } });
     expect(seen.events.some((e) => e.topic === 'metrics' && e.instanceId === ignored.instanceId)).toBe(false);
 
