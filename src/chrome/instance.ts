@@ -48,10 +48,13 @@ export class ChromeInstance {
       const session = await browser.target().createCDPSession();
       // Chrome opens an about:blank page at start; its renderer is ~50 MB PSS that no tab
       // uses. Tabs get targets of their own, so an idle instance holds no page at all.
-      const { targetInfos } = await session.send('Target.getTargets');
-      await Promise.all(
-        targetInfos.filter((t) => t.type === 'page').map((t) => session.send('Target.closeTarget', { targetId: t.targetId }).catch(() => {})),
-      );
+      // Nothing waits on the close: the instance is usable meanwhile.
+      session
+        .send('Target.getTargets')
+        .then(({ targetInfos }) =>
+          Promise.all(targetInfos.filter((t) => t.type === 'page').map((t) => session.send('Target.closeTarget', { targetId: t.targetId }))),
+        )
+        .catch(() => {});
       this.connection = { chrome, browser, session };
       if (signal?.aborted) throw new Error('launch aborted');
       return { pid: chrome.pid, launchMs: Math.round(performance.now() - started) };

@@ -138,15 +138,25 @@ export async function launchChrome(options: LaunchOptions): Promise<ChromeProces
   }
 }
 
-/** Chrome writes "PORT\n/devtools/browser/ID" to DevToolsActivePort once it listens. */
-async function waitForEndpoint(portFile: string, exited: Promise<ExitInfo>, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+/**
+ * Chrome writes "PORT\n/devtools/browser/ID" to DevToolsActivePort once it listens. Polled:
+ * every 2 ms for the first half second (a headless shell is up in ~80 ms, so the poll adds
+ * ~1 ms, not ~5), every 10 ms after. fs.watch would be instant, but libuv keeps its inotify
+ * fd for the life of the process once any watch was made.
+ */
+async function waitForEndpoint(
+  portFile: string,
+  exited: Promise<ExitInfo>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     let settled = false;
     const finish = (error: Error | null, value?: string) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      clearInterval(poll);
+      clearTimeout(poll);
       signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
       else resolve(value as string);
@@ -161,9 +171,15 @@ async function waitForEndpoint(portFile: string, exited: Promise<ExitInfo>, time
       );
     };
     const onAbort = () => finish(new Error('launch aborted'));
-    // A 10 ms poll costs ~20 small reads per launch; fs.watch would pin an inotify fd for the
-    // life of the process and can miss the rename that creates the file anyway.
-    const poll = setInterval(check, 10);
+    const fastUntil = performance.now() + 500;
+    let poll: NodeJS.Timeout;
+    const schedule = () => {
+      poll = setTimeout(() => {
+        check();
+        if (!settled) schedule();
+      }, performance.now() < fastUntil ? 2 : 10);
+    };
+    schedule();
     const timer = setTimeout(() => finish(new Error(`Chrome did not report a DevTools endpoint within ${timeoutMs} ms`)), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     void exited.then((info) => finish(new Error(`Chrome exited during launch (code ${info.code}, signal ${info.signal})`)));

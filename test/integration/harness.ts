@@ -118,6 +118,18 @@ export class PageServer {
     switch (kind) {
       case 'page':
         return html(name);
+      case 'retitled':
+        // The title changes while parsing and again in a load handler; a same-named global in
+        // the page's world and a titled iframe must not confuse the title reported at load.
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return void res.end(
+          `<!doctype html><html><head><title>first</title><script>document.title = 'parsed'; window.__tabvisorLoaded = () => {};` +
+            `addEventListener('load', () => { document.title = '${name}'; });</script></head>` +
+            `<body><iframe src="/page/framed"></iframe></body></html>`,
+        );
+      case 'untitled':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return void res.end('<!doctype html><p>no title here</p>');
       case 'slow': {
         const timer = setTimeout(() => html(name), Number(url.searchParams.get('ms') ?? '5000'));
         res.on('close', () => clearTimeout(timer));

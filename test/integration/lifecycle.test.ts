@@ -50,6 +50,18 @@ describe('lifecycle', () => {
     expect(nav).toMatchObject({ url: h.pages.url('/page/beta'), status: 200, title: 'beta' });
     expect(nav.loadMs).toBeGreaterThanOrEqual(0);
 
+    // The title is the document's once the load handlers ran, whatever the wait.
+    for (const [path, waitUntil, title] of [
+      ['/retitled/settled', 'load', 'settled'],
+      ['/untitled', 'load', ''],
+      ['/page/early', 'domcontentloaded', 'early'],
+      ['/retitled/idle', 'networkidle', 'idle'],
+      ['/page/beta', 'load', 'beta'],
+    ] as const) {
+      const got = await h.client.call('tab.navigate', { tabId: b.tabId, url: h.pages.url(path), waitUntil });
+      expect({ path, title: got.title }).toEqual({ path, title });
+    }
+
     const listed = await h.client.call('tab.list', { instanceId });
     expect(listed.tabs.map((t) => [t.tabId, t.title, t.state]).sort()).toEqual(
       [
