@@ -2,6 +2,7 @@
 // cheap probes, and the signals (crash, close, navigation) its tab actor listens to.
 import { EventEmitter } from 'node:events';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
+import { UTILITY_WORLD_NAME } from 'puppeteer-core/internal/common/util.js';
 
 export interface TabSignals {
   crashed: [detail: string];
@@ -11,11 +12,14 @@ export interface TabSignals {
 
 export type WaitUntil = 'load' | 'domcontentloaded' | 'networkidle';
 
-// The title at load, reported by the page itself: a listener in an isolated world (invisible
-// to the page's scripts) calls a CDP binding from its load handler, so the title is in hand
-// when puppeteer sees the load and navigate needs no renderer round trip after it (which
-// waits behind the page's first frame: ~5 ms of a 25 ms navigation).
-const TITLE_WORLD = '__tabvisor__';
+// The title at load, reported by the page itself: a listener in puppeteer's utility world
+// (an isolated world that puppeteer creates in every document anyway, invisible to the page's
+// scripts) calls a CDP binding from its load handler, so the title is in hand when puppeteer
+// sees the load and navigate needs no renderer round trip after it (one that waits behind the
+// page's first frame: ~5 ms of a 25 ms navigation). A world of our own would cost a V8
+// context per document (~2 ms per navigation, measured), so this rides on puppeteer's
+// session and world. If a puppeteer upgrade moves either, titles are read in the page again.
+const TITLE_WORLD = UTILITY_WORLD_NAME;
 const TITLE_BINDING = '__tabvisorLoaded';
 const TITLE_SCRIPT = `if (window === window.top) addEventListener('load', () => {
   const report = globalThis.${TITLE_BINDING};
@@ -36,6 +40,8 @@ export class TabHandle extends EventEmitter<TabSignals> {
   private closing = false;
   /** What the current document reported at its load event (see TITLE_SCRIPT). */
   private loaded: { href: string; title: string } | null = null;
+  /** How many load reports arrived: 0 after loads means the fast title path is off. */
+  titleReports = 0;
 
   private constructor(
     readonly tabId: string,
@@ -53,15 +59,6 @@ export class TabHandle extends EventEmitter<TabSignals> {
       this.gone = true;
       this.emit('gone');
     });
-    cdp.on('Runtime.bindingCalled', (event) => {
-      if (event.name !== TITLE_BINDING) return;
-      try {
-        const [href, title] = JSON.parse(event.payload) as [string, string];
-        this.loaded = { href, title };
-      } catch {
-        // not ours to judge: a page cannot reach the isolated world's binding
-      }
-    });
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) this.emit('navigated', frame.url());
     });
@@ -71,19 +68,34 @@ export class TabHandle extends EventEmitter<TabSignals> {
     const page = await browser.newPage();
     try {
       const cdp = await page.createCDPSession();
-      // The binding fires only on a session with Page and Runtime enabled.
-      const [{ targetInfo }] = await Promise.all([
-        cdp.send('Target.getTargetInfo'),
-        cdp.send('Runtime.addBinding', { name: TITLE_BINDING, executionContextName: TITLE_WORLD }),
-        cdp.send('Page.addScriptToEvaluateOnNewDocument', { source: TITLE_SCRIPT, worldName: TITLE_WORLD }),
-        cdp.send('Page.enable'),
-        cdp.send('Runtime.enable'),
-      ]);
-      return new TabHandle(tabId, page, cdp, targetInfo.targetId);
+      const { targetInfo } = await cdp.send('Target.getTargetInfo');
+      const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId);
+      await tab.reportTitlesAtLoad();
+      return tab;
     } catch (error) {
       await page.close().catch(() => {});
       throw error;
     }
+  }
+
+  /** Install TITLE_SCRIPT on puppeteer's own session of the page (see TITLE_WORLD). */
+  private async reportTitlesAtLoad(): Promise<void> {
+    const client = (this.page as unknown as { _client?: () => CDPSession })._client?.();
+    if (!client || typeof client.send !== 'function' || !TITLE_WORLD) return;
+    client.on('Runtime.bindingCalled', (event) => {
+      if (event.name !== TITLE_BINDING) return;
+      try {
+        const [href, title] = JSON.parse(event.payload) as [string, string];
+        this.loaded = { href, title };
+        this.titleReports++;
+      } catch {
+        // only our script can reach the binding, and it always sends JSON
+      }
+    });
+    await Promise.all([
+      client.send('Runtime.addBinding', { name: TITLE_BINDING, executionContextName: TITLE_WORLD }),
+      client.send('Page.addScriptToEvaluateOnNewDocument', { source: TITLE_SCRIPT, worldName: TITLE_WORLD }),
+    ]);
   }
 
   /** False once the target crashed, closed, or its browser connection is gone. */

@@ -61,6 +61,8 @@ describe('lifecycle', () => {
       const got = await h.client.call('tab.navigate', { tabId: b.tabId, url: h.pages.url(path), waitUntil });
       expect({ path, title: got.title }).toEqual({ path, title });
     }
+    // ...and after a 'load' wait it came from the page's own report, not a round trip after.
+    expect(h.tv.runtime.world.instance(instanceId).tabs.get(b.tabId)?.titleReports).toBeGreaterThanOrEqual(3);
 
     const listed = await h.client.call('tab.list', { instanceId });
     expect(listed.tabs.map((t) => [t.tabId, t.title, t.state]).sort()).toEqual(
