@@ -2,7 +2,6 @@
 // cheap probes, and the signals (crash, close, navigation) its tab actor listens to.
 import { EventEmitter } from 'node:events';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
-import { UTILITY_WORLD_NAME } from 'puppeteer-core/internal/common/util.js';
 
 export interface TabSignals {
   crashed: [detail: string];
@@ -19,7 +18,10 @@ export type WaitUntil = 'load' | 'domcontentloaded' | 'networkidle';
 // page's first frame: ~5 ms of a 25 ms navigation). A world of our own would cost a V8
 // context per document (~2 ms per navigation, measured), so this rides on puppeteer's
 // session and world. If a puppeteer upgrade moves either, titles are read in the page again.
-const TITLE_WORLD = UTILITY_WORLD_NAME;
+const TITLE_WORLD: string | null = await import('puppeteer-core/internal/common/util.js').then(
+  (util: { UTILITY_WORLD_NAME?: unknown }) => (typeof util.UTILITY_WORLD_NAME === 'string' ? util.UTILITY_WORLD_NAME : null),
+  () => null,
+);
 const TITLE_BINDING = '__tabvisorLoaded';
 const TITLE_SCRIPT = `if (window === window.top) addEventListener('load', () => {
   const report = globalThis.${TITLE_BINDING};
@@ -42,6 +44,9 @@ export class TabHandle extends EventEmitter<TabSignals> {
   private loaded: { href: string; title: string } | null = null;
   /** How many load reports arrived: 0 after loads means the fast title path is off. */
   titleReports = 0;
+  /** Whether the main frame is loading (Page.frameStartedLoading … frameStoppedLoading). */
+  private mainLoading = false;
+  private readonly stoppedLoading = new EventEmitter<{ stopped: [] }>();
 
   private constructor(
     readonly tabId: string,
@@ -59,6 +64,14 @@ export class TabHandle extends EventEmitter<TabSignals> {
       this.gone = true;
       this.emit('gone');
     });
+    cdp.on('Page.frameStartedLoading', ({ frameId }) => {
+      if (frameId === targetId) this.mainLoading = true;
+    });
+    cdp.on('Page.frameStoppedLoading', ({ frameId }) => {
+      if (frameId !== targetId) return;
+      this.mainLoading = false;
+      this.stoppedLoading.emit('stopped');
+    });
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) this.emit('navigated', frame.url());
     });
@@ -70,6 +83,7 @@ export class TabHandle extends EventEmitter<TabSignals> {
       const cdp = await page.createCDPSession();
       const { targetInfo } = await cdp.send('Target.getTargetInfo');
       const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId);
+      await cdp.send('Page.enable'); // frame loading events, see settle()
       await tab.reportTitlesAtLoad();
       return tab;
     } catch (error) {
@@ -107,16 +121,41 @@ export class TabHandle extends EventEmitter<TabSignals> {
   async navigate(url: string, waitUntil: WaitUntil, timeoutMs: number): Promise<{ url: string; status: number | null; title: string; loadMs: number }> {
     const started = performance.now();
     this.loaded = null;
-    const response = await this.page.goto(url, {
-      waitUntil: waitUntil === 'networkidle' ? 'networkidle0' : waitUntil,
-      timeout: timeoutMs,
-    });
+    let response;
+    try {
+      response = await this.page.goto(url, {
+        waitUntil: waitUntil === 'networkidle' ? 'networkidle0' : waitUntil,
+        timeout: timeoutMs,
+      });
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('net::ERR_')) await this.settle();
+      throw error;
+    }
     const loadMs = Math.round(performance.now() - started);
     const at = this.page.url();
     // Only a 'load' wait ends right at the load event; after the others the title is read now.
     const report = this.loadReport();
     const title = waitUntil === 'load' && report?.href === at ? report.title : await this.title();
     return { url: at, status: response?.status() ?? null, title, loadMs };
+  }
+
+  /**
+   * puppeteer rejects a failed navigation (net::ERR_…) as soon as Chrome reports the error, but
+   * Chrome then commits and loads its error page in the same frame. A navigation started in
+   * that window can resolve on the error page's load instead of its own (seen under load: a
+   * 200 for the new URL with chrome-error:// as the page). Wait until the frame stops loading.
+   */
+  private async settle(timeoutMs = 3_000): Promise<void> {
+    if (!this.mainLoading || !this.usable) return;
+    let timer: NodeJS.Timeout | undefined;
+    let onStopped: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      onStopped = resolve;
+      this.stoppedLoading.once('stopped', onStopped);
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    clearTimeout(timer);
+    if (onStopped) this.stoppedLoading.off('stopped', onStopped);
   }
 
   private loadReport(): { href: string; title: string } | null {

@@ -116,6 +116,17 @@ describe('lifecycle', () => {
     expect(failedNav.code).toBe(-32005);
     expect(failedNav.data).toMatchObject({ url: closedPort });
     expect(String(failedNav.data?.cause)).toMatch(/ERR_CONNECTION_REFUSED/);
+    // The error comes back only once Chrome's error page is in place: a navigation started
+    // while it was still committing could resolve on its load (1–2 % of the time, more under
+    // load), reporting chrome-error:// for the new URL. The recorded URL stays the last good one.
+    const handle = h.tv.runtime.world.instance(instanceId).tabs.get(tab.tabId);
+    expect(handle?.page.url()).toBe('chrome-error://chromewebdata/');
+    expect((await h.client.call('tab.list', { instanceId })).tabs[0]?.url).toBe(h.pages.url('/page/keep'));
+    for (let i = 0; i < 5; i++) {
+      await rpcError(h.client.call('tab.navigate', { tabId: tab.tabId, url: closedPort }));
+      const next = await h.client.call('tab.navigate', { tabId: tab.tabId, url: h.pages.url(`/page/next${i}`) });
+      expect(next).toMatchObject({ url: h.pages.url(`/page/next${i}`), title: `next${i}` });
+    }
 
     // Raw frames: not JSON, not a request, a batch.
     // The next reply frame; event notifications (this client is subscribed) are skipped.
