@@ -17,7 +17,7 @@ export interface TabvisorOptions {
   binary?: ChromeBinary;
   defaults?: Partial<InstanceDefaults>;
   maxInstances?: number;
-  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins'>>;
+  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins'>>;
 }
 
 export interface Tabvisor {

@@ -25,6 +25,8 @@ export interface ServerOptions {
   maxInFlight?: number;
   /** A subscriber whose unsent output stays above this is closed with 1013. */
   maxBufferedBytes?: number;
+  /** How long a slow subscriber has to read up to the close frame before it is cut off. */
+  slowCloseGraceMs?: number;
   metricsIntervalMs?: number;
   urlPolicy?: UrlPolicy;
   /** Browser origins allowed to connect; any other Origin header is refused. */
@@ -180,14 +182,27 @@ export class ControlServer {
         if (!sub.topics.has(topic)) continue;
         if (sub.instanceId && instanceId && sub.instanceId !== instanceId) continue;
         if (connection.ws.bufferedAmount > limit) {
-          // Dropping a slow subscriber beats buffering without bound.
-          connection.subscriptions.clear();
-          connection.ws.close(1013, 'subscriber too slow');
+          this.dropSlow(connection);
           break;
         }
         connection.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { subscriptionId, topic, ...payload } }));
       }
     }
+  }
+
+  /**
+   * Dropping a slow subscriber beats buffering without bound. The close frame queues behind
+   * the backlog: a client that catches up reads 1013; one that never reads is cut off after a
+   * grace period, so its backlog is not held for ws's 30 s close timeout.
+   */
+  private dropSlow(connection: Connection): void {
+    const { ws } = connection;
+    const bufferedBytes = ws.bufferedAmount;
+    connection.subscriptions.clear();
+    this.options.log.warn({ owner: connection.owner, bufferedBytes }, 'closing a slow subscriber');
+    ws.close(1013, 'subscriber too slow');
+    const timer = setTimeout(() => ws.terminate(), this.options.slowCloseGraceMs ?? 2_000);
+    ws.once('close', () => clearTimeout(timer));
   }
 
   private ensureMetrics(): void {

@@ -1,6 +1,7 @@
 // events.subscribe: state events in order per actor (filtered by instance when asked), log
 // lines, periodic metrics and unsubscribe.
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcError, type EventMessage } from '../../src/client/index.js';
 import { createLogger, type LogTap } from '../../src/log.js';
@@ -8,9 +9,11 @@ import { startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 const logTap: LogTap = new EventEmitter();
+// A real logger writing to a tap (and to stderr at 'error' only, to keep the output quiet).
+const log = createLogger({ level: 'error', tap: logTap });
+const MAX_BUFFERED = 2 * 1024 * 1024;
 beforeAll(async () => {
-  // A real logger writing to a tap (and to stderr at 'error' only, to keep the output quiet).
-  h = await startHarness({ log: createLogger({ level: 'error', tap: logTap }), logTap, server: { metricsIntervalMs: 200 } });
+  h = await startHarness({ log, logTap, server: { metricsIntervalMs: 200, maxBufferedBytes: MAX_BUFFERED, slowCloseGraceMs: 10_000 } });
 });
 afterAll(async () => {
   await h?.close();
@@ -68,5 +71,46 @@ describe('events', () => {
     expect((again as RpcError).code).toBe(-32000);
     seen.stop();
     await h.client.call('instance.stop', { instanceId: ignored.instanceId });
+  });
+
+  it('closes a subscriber that stops reading with 1013, and nobody else notices', async () => {
+    const slow = await h.connectAnother('slow');
+    const fast = await h.connectAnother('fast');
+    await slow.call('events.subscribe', { topics: ['log'] });
+    await fast.call('events.subscribe', { topics: ['log'] });
+    let fastFloods = 0;
+    const stopFast = fast.onEvent((e) => {
+      if (e.topic === 'log' && e.msg === 'flood') fastFloods++;
+    });
+    let dropped: Record<string, unknown> | undefined;
+    const onLine = (line: Record<string, unknown>) => {
+      if (line.msg === 'closing a slow subscriber') dropped = line;
+    };
+    logTap.on('line', onLine);
+    const closed = new Promise<number>((resolve) => slow.ws.once('close', (code) => resolve(code)));
+
+    // The slow client stops reading; lines go out one at a time, each once the fast client
+    // has it, until the slow one's backlog (kernel buffers, then ws's own) passes the limit.
+    const socket = (slow.ws as unknown as { _socket: Socket })._socket;
+    socket.pause();
+    const blob = 'x'.repeat(128 * 1024);
+    let sent = 0;
+    while (!dropped && sent < 1_000) {
+      log.info({ blob, n: sent }, 'flood');
+      sent++;
+      await until(() => fastFloods >= sent);
+    }
+    expect(dropped).toMatchObject({ owner: 'client:slow', bufferedBytes: expect.any(Number) });
+    expect(dropped?.bufferedBytes as number).toBeGreaterThan(MAX_BUFFERED);
+
+    // Once it reads again it drains its backlog and finds the close frame behind it.
+    socket.resume();
+    expect(await closed).toBe(1013);
+    // The fast subscriber had every line, is still subscribed and still served.
+    log.info({ n: sent }, 'flood');
+    await until(() => fastFloods === sent + 1);
+    expect((await fast.call('system.health')).status).toBe('ok');
+    logTap.off('line', onLine);
+    stopFast();
   });
 });
