@@ -81,6 +81,7 @@ export type InstanceEvent =
 /** Events the instance sends to the supervisor. */
 export type InstanceParentEvent =
   | { type: 'INSTANCE_FAILED'; instanceId: string; reason: string }
+  | { type: 'INSTANCE_REVIVED'; instanceId: string }
   | { type: 'INSTANCE_STOPPED'; instanceId: string };
 
 const notProvided = (name: string) => () => {
@@ -420,7 +421,11 @@ export const instanceMachine = instanceSetup.createMachine({
         // An operator's restart gives a failed instance a clean record.
         RESTART: {
           target: 'recovering.killing',
-          actions: [assign({ restartsInWindow: 0, windowEpoch: ({ context }) => context.windowEpoch + 1, attempt: 0 }), 'manualRestart'],
+          actions: [
+            assign({ restartsInWindow: 0, windowEpoch: ({ context }) => context.windowEpoch + 1, attempt: 0 }),
+            'manualRestart',
+            sendParent(({ context }) => ({ type: 'INSTANCE_REVIVED', instanceId: context.instanceId })),
+          ],
         },
       },
     },

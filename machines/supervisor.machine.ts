@@ -41,6 +41,10 @@ export const supervisorMachine = setup({
         { type: 'reportFailure', params: ({ event }) => ({ instanceId: event.instanceId, reason: event.reason }) },
       ],
     },
+    // An operator restarted a failed instance: it is back in the fleet's care.
+    INSTANCE_REVIVED: {
+      actions: assign({ failed: ({ context, event }) => context.failed.filter((id) => id !== event.instanceId) }),
+    },
     INSTANCE_STOPPED: {
       actions: enqueueActions(({ enqueue, context, event }) => {
         enqueue.stopChild(event.instanceId);

@@ -32,6 +32,15 @@ describe('supervisor', () => {
     expect(sim.world.failures.map((f) => f.instanceId)).toEqual(['i-doomed']);
     await sim.advance(5_000);
     expect(sim.state(sim.instance('i-sibling'))).toBe('healthy');
+    // An operator's restart takes it off the failed list; failing again puts it back.
+    sim.instance('i-doomed').send({ type: 'RESTART' });
+    await sim.flush();
+    expect(sim.root.getSnapshot().context.failed).toEqual([]);
+    await sim.advance(5_000);
+    expect(sim.state(sim.instance('i-doomed'))).toBe('healthy');
+    sim.chromeSays({ type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' }, 'i-doomed');
+    await sim.flush();
+    expect(sim.root.getSnapshot().context.failed).toEqual(['i-doomed']);
     sim.root.send({ type: 'STOP_INSTANCE', instanceId: 'i-doomed' });
     await sim.flush();
     expect(sim.root.getSnapshot().context.failed).toEqual([]);
