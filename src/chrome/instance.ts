@@ -1,6 +1,7 @@
 // One Chrome instance as the world sees it: the process tree, the puppeteer connection over
 // the DevTools WebSocket (not a pipe, so a later runtime can re-adopt it), and its pages.
 import puppeteer, { type Browser, type CDPSession } from 'puppeteer-core';
+import { waitAtMost } from '../wait.js';
 import type { ChromeBinary } from './find.js';
 import { killProcessGroup, launchChrome, removeProfile, type ChromeProcess, type ExitInfo } from './launch.js';
 import { processTree, readPrivateFootprint, readProcessMemory, type ProcessMemory } from './memory.js';
@@ -154,12 +155,7 @@ export class ChromeInstance {
   async stop(graceMs = 2_000): Promise<void> {
     const connection = this.connection;
     if (connection) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        connection.browser.close().catch(() => {}),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
-      ]);
-      clearTimeout(timer);
+      await waitAtMost(connection.browser.close(), graceMs);
     }
     await this.kill();
     await removeProfile(this.profileDir);

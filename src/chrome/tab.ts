@@ -2,6 +2,7 @@
 // cheap probes, and the signals (crash, close, navigation) its tab actor listens to.
 import { EventEmitter } from 'node:events';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
+import { waitAtMost } from '../wait.js';
 
 export interface TabSignals {
   crashed: [detail: string];
@@ -44,9 +45,8 @@ export class TabHandle extends EventEmitter<TabSignals> {
   private loaded: { href: string; title: string } | null = null;
   /** How many load reports arrived: 0 after loads means the fast title path is off. */
   titleReports = 0;
-  /** Whether the main frame is loading (Page.frameStartedLoading … frameStoppedLoading). */
-  private mainLoading = false;
-  private readonly stoppedLoading = new EventEmitter<{ stopped: [] }>();
+  /** Set while the main frame loads (Page.frameStartedLoading … frameStoppedLoading). */
+  private loading: { done: Promise<void>; stop: () => void } | null = null;
 
   private constructor(
     readonly tabId: string,
@@ -65,12 +65,15 @@ export class TabHandle extends EventEmitter<TabSignals> {
       this.emit('gone');
     });
     cdp.on('Page.frameStartedLoading', ({ frameId }) => {
-      if (frameId === targetId) this.mainLoading = true;
+      if (frameId !== targetId || this.loading) return;
+      let stop = () => {};
+      const done = new Promise<void>((resolve) => (stop = resolve));
+      this.loading = { done, stop };
     });
     cdp.on('Page.frameStoppedLoading', ({ frameId }) => {
       if (frameId !== targetId) return;
-      this.mainLoading = false;
-      this.stoppedLoading.emit('stopped');
+      this.loading?.stop();
+      this.loading = null;
     });
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) this.emit('navigated', frame.url());
@@ -83,8 +86,8 @@ export class TabHandle extends EventEmitter<TabSignals> {
       const cdp = await page.createCDPSession();
       const { targetInfo } = await cdp.send('Target.getTargetInfo');
       const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId);
-      await cdp.send('Page.enable'); // frame loading events, see settle()
-      await tab.reportTitlesAtLoad();
+      // Frame loading events (see settle()) and the title report, in one round trip.
+      await Promise.all([cdp.send('Page.enable'), tab.reportTitlesAtLoad()]);
       return tab;
     } catch (error) {
       await page.close().catch(() => {});
@@ -134,7 +137,8 @@ export class TabHandle extends EventEmitter<TabSignals> {
     const loadMs = Math.round(performance.now() - started);
     const at = this.page.url();
     // Only a 'load' wait ends right at the load event; after the others the title is read now.
-    const report = this.loadReport();
+    // (The cast undoes TypeScript's narrowing from the reset above: the binding set it since.)
+    const report = this.loaded as { href: string; title: string } | null;
     const title = waitUntil === 'load' && report?.href === at ? report.title : await this.title();
     return { url: at, status: response?.status() ?? null, title, loadMs };
   }
@@ -146,20 +150,7 @@ export class TabHandle extends EventEmitter<TabSignals> {
    * 200 for the new URL with chrome-error:// as the page). Wait until the frame stops loading.
    */
   private async settle(timeoutMs = 3_000): Promise<void> {
-    if (!this.mainLoading || !this.usable) return;
-    let timer: NodeJS.Timeout | undefined;
-    let onStopped: (() => void) | undefined;
-    await new Promise<void>((resolve) => {
-      onStopped = resolve;
-      this.stoppedLoading.once('stopped', onStopped);
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    clearTimeout(timer);
-    if (onStopped) this.stoppedLoading.off('stopped', onStopped);
-  }
-
-  private loadReport(): { href: string; title: string } | null {
-    return this.loaded;
+    if (this.loading && this.usable) await waitAtMost(this.loading.done, timeoutMs);
   }
 
   /**
@@ -184,11 +175,6 @@ export class TabHandle extends EventEmitter<TabSignals> {
   async close(timeoutMs = 3_000): Promise<void> {
     this.closing = true;
     this.removeAllListeners();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.page.close({ runBeforeUnload: false }).catch(() => {}),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-    ]);
-    clearTimeout(timer);
+    await waitAtMost(this.page.close({ runBeforeUnload: false }), timeoutMs);
   }
 }

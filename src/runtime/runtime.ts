@@ -17,6 +17,7 @@ import type { ChromeBinary } from '../chrome/find.js';
 import { ErrorCode, TabvisorError, capacity, errorMessage, notFound, unavailable } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { usableStates, type InstanceState, type InstanceView, type TabState, type TabView, type Transition } from './views.js';
+import { waitAtMost } from '../wait.js';
 import { World } from './world.js';
 
 export interface InstanceDefaults {
@@ -245,9 +246,7 @@ export class Runtime {
         if (this.root.getSnapshot().matches('stopped')) resolve();
       });
       this.root.send({ type: 'SHUTDOWN' });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-      clearTimeout(timer);
+      await waitAtMost(done, timeoutMs);
       this.root.stop();
       // Last resort: whatever the machines did not stop in time is killed and removed here.
       await Promise.all([...this.world.instances.keys()].map((id) => this.world.stop(id).catch(() => {})));
