@@ -47,7 +47,7 @@ export class ChromeInstance {
         protocolTimeout: 30_000,
       });
       const session = await browser.target().createCDPSession();
-      // Chrome opens an about:blank page at start; its renderer is ~50 MB PSS that no tab
+      // Chrome opens an about:blank page at start; its renderer is ~40 MB PSS that no tab
       // uses. Tabs get targets of their own, so an idle instance holds no page at all.
       // Nothing waits on the close: the instance is usable meanwhile.
       session
