@@ -14,6 +14,12 @@ const int = (value: string) => {
   return n;
 };
 
+const count = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('expected a whole number from 1 to 256');
+  return n;
+};
+
 program
   .command('serve')
   .description('run the runtime and serve the control channel')
@@ -21,12 +27,13 @@ program
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--state-dir <dir>', 'where snapshots are kept', '.tabvisor')
   .option('--log-level <level>', 'pino level', process.env.TABVISOR_LOG_LEVEL ?? 'info')
-  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string }) => {
+  .option('--analysis-threads <n>', 'worker threads for page analysis (default: one per CPU)', count)
+  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string; analysisThreads?: number }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
     try {
-      tabvisor = await startTabvisor({ host: opts.host, port: opts.port, log, logTap });
+      tabvisor = await startTabvisor({ host: opts.host, port: opts.port, log, logTap, analysis: { threads: opts.analysisThreads } });
     } catch (error) {
       log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
       log.flush();

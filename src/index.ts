@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import type { AnalysisPoolOptions } from './analysis/pool.js';
 import { chromeVersion, findChrome, type ChromeBinary } from './chrome/find.js';
 import { needsNoSandbox } from './chrome/launch.js';
 import { silentLogger, type LogTap } from './log.js';
@@ -17,6 +18,8 @@ export interface TabvisorOptions {
   binary?: ChromeBinary;
   defaults?: Partial<InstanceDefaults>;
   maxInstances?: number;
+  /** The analysis worker pool (threads, idle timeout, queue bound). */
+  analysis?: AnalysisPoolOptions;
   server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins'>>;
 }
 
@@ -33,7 +36,7 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
   const version = await chromeVersion(binary.path).catch(() => 'unknown');
   log.info({ chrome: binary.path, source: binary.source, version }, 'using Chrome');
   if (needsNoSandbox) log.warn('running as root: Chrome is started with --no-sandbox');
-  const runtime = new Runtime({ binary, log, defaults: options.defaults, maxInstances: options.maxInstances });
+  const runtime = new Runtime({ binary, log, defaults: options.defaults, maxInstances: options.maxInstances, analysis: options.analysis });
   let server: ControlServer;
   try {
     server = await ControlServer.listen({

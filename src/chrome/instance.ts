@@ -142,7 +142,7 @@ export class ChromeInstance {
   async kill(): Promise<void> {
     const connection = this.connection;
     this.connection = null;
-    for (const tab of this.tabs.values()) tab.removeAllListeners();
+    for (const tab of this.tabs.values()) tab.dispose();
     this.tabs.clear();
     if (!connection) return;
     connection.browser.removeAllListeners('disconnected');

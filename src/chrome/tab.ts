@@ -2,15 +2,23 @@
 // cheap probes, and the signals (crash, close, navigation) its tab actor listens to.
 import { EventEmitter } from 'node:events';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
+import type { PageEvents } from '../analysis/audit.js';
+import { CAPTURED_STYLES } from '../analysis/page-model.js';
 import { waitAtMost } from '../wait.js';
+import { RawCdp } from './raw-cdp.js';
 
 export interface TabSignals {
   crashed: [detail: string];
   gone: [];
   navigated: [url: string];
+  /** The main document's load event, with the title it had then. */
+  loaded: [url: string, title: string];
 }
 
 export type WaitUntil = 'load' | 'domcontentloaded' | 'networkidle';
+
+/** Console errors and failed requests kept per document for analysis.audit (the newest). */
+const MAX_PAGE_EVENTS = 200;
 
 // The title at load, reported by the page itself: a listener in puppeteer's utility world
 // (an isolated world that puppeteer creates in every document anyway, invisible to the page's
@@ -47,14 +55,25 @@ export class TabHandle extends EventEmitter<TabSignals> {
   titleReports = 0;
   /** Set while the main frame loads (Page.frameStartedLoading … frameStoppedLoading). */
   private loading: { done: Promise<void>; stop: () => void } | null = null;
+  /** Counts the documents the main frame has committed: refs of an older one are stale. */
+  documentGeneration = 0;
+  /** What analysis.audit reports besides the DOM: reset when the main frame navigates. */
+  readonly events: PageEvents = { console: [], requests: [] };
+  private raw: Promise<RawCdp> | null = null;
 
   private constructor(
     readonly tabId: string,
     readonly page: Page,
     readonly cdp: CDPSession,
     readonly targetId: string,
+    /** This page's own DevTools endpoint (see RawCdp). */
+    private readonly rawEndpoint: string,
   ) {
     super();
+    cdp.on('Page.frameNavigated', ({ frame }) => {
+      if (frame.id === targetId) this.documentGeneration++;
+    });
+    this.collectPageEvents();
     page.on('error', (error) => {
       this.crashed = error.message;
       this.emit('crashed', error.message);
@@ -85,7 +104,9 @@ export class TabHandle extends EventEmitter<TabSignals> {
     try {
       const cdp = await page.createCDPSession();
       const { targetInfo } = await cdp.send('Target.getTargetInfo');
-      const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId);
+      const endpoint = new URL(browser.wsEndpoint());
+      endpoint.pathname = `/devtools/page/${targetInfo.targetId}`;
+      const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId, endpoint.href);
       // Frame loading events (see settle()) and the title report, in one round trip.
       await Promise.all([cdp.send('Page.enable'), tab.reportTitlesAtLoad()]);
       return tab;
@@ -93,6 +114,62 @@ export class TabHandle extends EventEmitter<TabSignals> {
       await page.close().catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Console errors, uncaught exceptions and failed requests (network errors, HTTP ≥ 400) of
+   * the current document. A main-frame navigation request starts a new list; it precedes its
+   * own response on the same session, so a document that loads with a 404 keeps that entry.
+   */
+  private collectPageEvents(): void {
+    const keep = <T>(list: T[], entry: T) => {
+      list.push(entry);
+      if (list.length > MAX_PAGE_EVENTS) list.shift();
+    };
+    this.page.on('request', (request) => {
+      if (request.isNavigationRequest() && request.frame() === this.page.mainFrame()) {
+        this.events.console.length = 0;
+        this.events.requests.length = 0;
+      }
+    });
+    this.page.on('console', (message) => {
+      if (message.type() === 'error') keep(this.events.console, { type: 'error' as const, text: message.text(), url: message.location().url });
+    });
+    this.page.on('pageerror', (error) => {
+      keep(this.events.console, { type: 'page-error' as const, text: error instanceof Error ? error.message : String(error) });
+    });
+    this.page.on('requestfailed', (request) => {
+      keep(this.events.requests, { url: request.url(), method: request.method(), errorText: request.failure()?.errorText ?? 'failed', resourceType: request.resourceType() });
+    });
+    this.page.on('response', (response) => {
+      if (response.status() < 400) return;
+      const request = response.request();
+      keep(this.events.requests, { url: response.url(), method: request.method(), status: response.status(), resourceType: request.resourceType() });
+    });
+  }
+
+  /** The page's own DevTools connection, opened on first use (see RawCdp). */
+  private async rawConnection(): Promise<RawCdp> {
+    if (this.raw) {
+      const current = await this.raw.catch(() => null);
+      if (current?.open) return current;
+    }
+    this.raw = RawCdp.connect(this.rawEndpoint);
+    return this.raw;
+  }
+
+  /**
+   * The page as Chrome sees it, unparsed: its DOM with layout (DOMSnapshot) and its
+   * accessibility tree, for the analysis pool to join and flatten.
+   */
+  async readPage(signal?: AbortSignal): Promise<{ dom: Buffer; ax: Buffer; generation: number }> {
+    const raw = await this.rawConnection();
+    const generation = this.documentGeneration;
+    const [dom, ax] = await Promise.all([
+      raw.send('DOMSnapshot.captureSnapshot', { computedStyles: CAPTURED_STYLES, includeDOMRects: false }, signal),
+      raw.send('Accessibility.getFullAXTree', {}, signal),
+    ]);
+    return { dom, ax, generation };
   }
 
   /** Install TITLE_SCRIPT on puppeteer's own session of the page (see TITLE_WORLD). */
@@ -105,6 +182,7 @@ export class TabHandle extends EventEmitter<TabSignals> {
         const [href, title] = JSON.parse(event.payload) as [string, string];
         this.loaded = { href, title };
         this.titleReports++;
+        this.emit('loaded', href, title);
       } catch {
         // only our script can reach the binding, and it always sends JSON
       }
@@ -162,6 +240,41 @@ export class TabHandle extends EventEmitter<TabSignals> {
     return typeof result.value === 'string' ? result.value : '';
   }
 
+  /**
+   * Follow a navigation that an input event may start (a link click, Enter in a form): call
+   * before the input, then settle() resolves once the new document has loaded (true) or at
+   * once when no navigation was requested (false).
+   */
+  watchNavigation(): { settle(timeoutMs: number): Promise<boolean>; stop(): void } {
+    let requested = false;
+    let started = () => {};
+    const startedLoading = new Promise<void>((resolve) => (started = resolve));
+    const onRequested = ({ frameId }: { frameId: string }) => {
+      if (frameId === this.targetId) requested = true;
+    };
+    const onStarted = ({ frameId }: { frameId: string }) => {
+      if (frameId === this.targetId) started();
+    };
+    this.cdp.on('Page.frameRequestedNavigation', onRequested);
+    this.cdp.on('Page.frameStartedLoading', onStarted);
+    const stop = () => {
+      this.cdp.off('Page.frameRequestedNavigation', onRequested);
+      this.cdp.off('Page.frameStartedLoading', onStarted);
+    };
+    return {
+      stop,
+      settle: async (timeoutMs) => {
+        if (!requested) return false;
+        const until = performance.now() + timeoutMs;
+        // Requested but not started yet: the browser starts it within a round trip or two.
+        if (!this.loading) await waitAtMost(startedLoading, Math.min(timeoutMs, 1_000));
+        const loading = this.loading as { done: Promise<void> } | null;
+        if (loading) await waitAtMost(loading.done, Math.max(0, until - performance.now()));
+        return true;
+      },
+    };
+  }
+
   /** One renderer round trip: a busy or frozen main thread does not answer. */
   async probe(): Promise<void> {
     await this.cdp.send('Runtime.evaluate', { expression: '1', returnByValue: true });
@@ -174,7 +287,15 @@ export class TabHandle extends EventEmitter<TabSignals> {
   /** Close without running beforeunload; a hung renderer must not block the close. */
   async close(timeoutMs = 3_000): Promise<void> {
     this.closing = true;
-    this.removeAllListeners();
+    this.dispose();
     await waitAtMost(this.page.close({ runBeforeUnload: false }), timeoutMs);
+  }
+
+  /** Drop listeners and the page's own connection (the browser is going away or the tab closes). */
+  dispose(): void {
+    this.removeAllListeners();
+    const raw = this.raw;
+    this.raw = null;
+    void raw?.then((connection) => connection.close(), () => {});
   }
 }

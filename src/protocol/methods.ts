@@ -26,6 +26,42 @@ const instanceInfo = z.object({
 
 const tabInfo = z.object({ tabId, instanceId, url: z.string(), title: z.string(), state: tabState });
 
+const waitUntil = z.enum(['load', 'domcontentloaded', 'networkidle']);
+const timeoutMs = z.number().int().min(1).max(600_000);
+const ref = z.string().regex(/^e\d{1,9}$/, 'a ref from tab.snapshot (e1, e2, …)');
+const snapshotId = z.string().regex(/^s-\d{1,12}$/, 'a snapshotId from tab.snapshot (s-…)');
+// Images travel base64-encoded; an inbound frame is capped by maxPayload (1 MiB by default).
+const base64Image = z.base64('base64 data').max(16 * 1024 * 1024);
+const bbox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }).describe('document coordinates, CSS px');
+
+const snapshotNode = z.object({
+  ref,
+  role: z.string().describe('computed ARIA role (Chrome accessibility tree)'),
+  name: z.string().describe('accessible name'),
+  value: z.string().optional(),
+  tag: z.string().optional(),
+  bbox: bbox.optional(),
+  checked: z.union([z.boolean(), z.literal('mixed')]).optional(),
+  disabled: z.literal(true).optional(),
+  expanded: z.boolean().optional(),
+  text: z.string().optional().describe('filter "all": own text of an element without a name'),
+});
+
+const itemError = z.object({ code: z.number().int(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() });
+
+const poolStats = z.object({
+  threads: z.number().int(),
+  maxThreads: z.number().int(),
+  queueSize: z.number().int(),
+  running: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  utilization: z.number(),
+  runTimeP50Ms: z.number(),
+  waitTimeP50Ms: z.number(),
+});
+
 export const methods = {
   'system.hello': {
     summary: 'Versions and limits of this runtime.',
@@ -40,7 +76,12 @@ export const methods = {
   'system.health': {
     summary: 'Overall status: "ok" when every instance is healthy.',
     params: noParams,
-    result: z.object({ status: z.enum(['ok', 'degraded']), instances: z.record(z.string(), z.number()), uptimeMs: z.number() }),
+    result: z.object({
+      status: z.enum(['ok', 'degraded']),
+      instances: z.record(z.string(), z.number()),
+      uptimeMs: z.number(),
+      analysis: poolStats.describe('the analysis worker pool'),
+    }),
   },
   'instance.create': {
     summary: 'Launch a supervised Chrome; answers once it is healthy.',
@@ -110,10 +151,144 @@ export const methods = {
     params: z.strictObject({
       tabId,
       url,
-      waitUntil: z.enum(['load', 'domcontentloaded', 'networkidle']).optional(),
-      timeoutMs: z.number().int().min(1).max(600_000).optional(),
+      waitUntil: waitUntil.optional(),
+      timeoutMs: timeoutMs.optional(),
     }),
     result: z.object({ url: z.string(), status: z.number().int().nullable(), title: z.string(), loadMs: z.number() }),
+  },
+  'tab.snapshot': {
+    summary:
+      'The elements of the page with refs (e1, e2, …), role, accessible name, value, tag and box, in document order. "interactive" (default): what a user can act on — links, buttons, inputs, selects, textareas, summary, elements with a widget role, contenteditable hosts — that is rendered (has a box, not visibility:hidden); disabled ones are included and flagged. "all": every rendered element. A ref keeps naming the same element across snapshots of one document.',
+    params: z.strictObject({
+      tabId,
+      filter: z.enum(['interactive', 'all']).optional(),
+      maxNodes: z.number().int().min(1).max(100_000).optional().describe('default 10000; stats.truncated says if more matched'),
+      timeoutMs: timeoutMs.optional(),
+    }),
+    result: z.object({
+      snapshotId,
+      url: z.string(),
+      title: z.string(),
+      nodes: z.array(snapshotNode),
+      stats: z.object({
+        nodes: z.number().int(),
+        matched: z.number().int(),
+        truncated: z.boolean(),
+        domNodes: z.number().int(),
+        axNodes: z.number().int(),
+        captureMs: z.number(),
+        flattenMs: z.number(),
+        totalMs: z.number(),
+      }),
+    }),
+  },
+  'tab.action': {
+    summary:
+      'Act on an element given by ref (latest snapshots) or CSS selector, once it is attached, visible, enabled and not covered (else -32003 after timeoutMs). A ref whose element is gone or whose page navigated: -32000. A click or key that starts a navigation answers after the new page has loaded.',
+    params: z
+      .strictObject({
+        tabId,
+        action: z.enum(['click', 'type', 'fill', 'press', 'hover', 'select', 'scroll', 'focus']),
+        ref: ref.optional(),
+        selector: z.string().min(1).max(4096).optional(),
+        text: z.string().max(1_000_000).optional().describe('type, fill'),
+        key: z.string().min(1).max(64).optional().describe('press: "Enter", "a", "Control+A"'),
+        value: z.string().max(65_536).optional().describe('select: option value or label; scroll: down|up|top|bottom|pixels'),
+        timeoutMs: timeoutMs.optional().describe('wait for the element, default 5000'),
+      })
+      .refine((p) => p.ref === undefined || p.selector === undefined, { message: 'give a ref or a selector, not both', path: ['selector'] }),
+    result: z.object({ ok: z.literal(true), url: z.string(), navigated: z.boolean() }),
+  },
+  'tab.screenshot': {
+    summary: 'A screenshot of the viewport (or the full page), base64-encoded.',
+    params: z
+      .strictObject({
+        tabId,
+        format: z.enum(['png', 'jpeg']).optional(),
+        quality: z.number().int().min(0).max(100).optional().describe('jpeg only, default 80'),
+        fullPage: z.boolean().optional(),
+        timeoutMs: timeoutMs.optional(),
+      })
+      .refine((p) => p.quality === undefined || p.format === 'jpeg', { message: 'quality applies to jpeg only', path: ['quality'] }),
+    result: z.object({ format: z.enum(['png', 'jpeg']), width: z.number().int(), height: z.number().int(), data: z.string() }),
+  },
+  'tab.text': {
+    summary: 'The readable text of the page (innerText of the body).',
+    params: z.strictObject({ tabId, maxChars: z.number().int().min(1).max(50_000_000).optional().describe('default 1000000'), timeoutMs: timeoutMs.optional() }),
+    result: z.object({ url: z.string(), title: z.string(), text: z.string(), truncated: z.boolean(), length: z.number().int() }),
+  },
+  'batch.navigate': {
+    summary:
+      'Open one tab per URL and navigate it, a bounded number at a time, over the given instance or all healthy instances of the caller (fewest tabs first). Results in input order; a failure is reported in its item (and its tab closed unless keepFailed).',
+    params: z.strictObject({
+      urls: z.array(url).min(1).max(500),
+      instanceId: instanceId.optional(),
+      concurrency: z.number().int().min(1).max(32).optional().describe('default 4'),
+      waitUntil: waitUntil.optional(),
+      timeoutMs: timeoutMs.optional().describe('per navigation, default 30000'),
+      keepFailed: z.boolean().optional().describe('keep the tabs whose navigation failed'),
+    }),
+    result: z.object({
+      results: z.array(
+        z.object({
+          url: z.string(),
+          ok: z.boolean(),
+          tabId: tabId.optional(),
+          instanceId: instanceId.optional(),
+          status: z.number().int().nullable().optional(),
+          title: z.string().optional(),
+          loadMs: z.number().optional(),
+          error: itemError.optional(),
+        }),
+      ),
+    }),
+  },
+  'analysis.diff': {
+    summary: 'Refs added, removed, changed (role, name, value, state, text) and moved between an earlier snapshot and the latest one (or `to`).',
+    params: z.strictObject({ tabId, since: snapshotId, to: snapshotId.optional() }),
+    result: z.object({
+      from: snapshotId,
+      to: snapshotId,
+      added: z.array(z.string()),
+      removed: z.array(z.string()),
+      changed: z.array(z.string()),
+      moved: z.array(z.string()),
+    }),
+  },
+  'analysis.visualDiff': {
+    summary: 'Pixel comparison (pixelmatch) of a tab\'s screenshot with a baseline PNG, or of two PNGs a and b.',
+    params: z
+      .strictObject({
+        tabId: tabId.optional(),
+        baseline: base64Image.optional(),
+        a: base64Image.optional(),
+        b: base64Image.optional(),
+        threshold: z.number().min(0).max(1).optional().describe('per-pixel colour tolerance, default 0.1'),
+        diffImage: z.boolean().optional().describe('return diffPng'),
+        fullPage: z.boolean().optional(),
+        timeoutMs: timeoutMs.optional(),
+      })
+      .refine((p) => (p.tabId !== undefined && p.baseline !== undefined) !== (p.a !== undefined && p.b !== undefined), {
+        message: 'give { tabId, baseline } or { a, b }',
+        path: [],
+      }),
+    result: z.object({ diffPixels: z.number().int(), ratio: z.number(), width: z.number().int(), height: z.number().int(), diffPng: z.string().optional() }),
+  },
+  'analysis.audit': {
+    summary:
+      'Findings on the page: images without alt text, controls without an accessible name, form fields without a label, and console errors, uncaught exceptions and failed requests since the last navigation.',
+    params: z.strictObject({ tabId, timeoutMs: timeoutMs.optional() }),
+    result: z.object({
+      url: z.string(),
+      findings: z.array(
+        z.object({
+          kind: z.enum(['image-alt', 'control-name', 'input-label', 'console-error', 'page-error', 'failed-request']),
+          severity: z.enum(['error', 'warning']),
+          ref: ref.optional(),
+          message: z.string(),
+        }),
+      ),
+    }),
   },
   'events.subscribe': {
     summary: 'Receive "event" notifications for the topics, optionally for one instance.',

@@ -13,11 +13,13 @@ import {
   type ProbePolicy,
   type RestartPolicy,
 } from '../../machines/index.js';
+import { AnalysisPool, type AnalysisPoolOptions } from '../analysis/pool.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import { ErrorCode, TabvisorError, capacity, errorMessage, notFound, unavailable } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { usableStates, type InstanceState, type InstanceView, type TabState, type TabView, type Transition } from './views.js';
 import { waitAtMost } from '../wait.js';
+import { PageService } from './pages.js';
 import { World } from './world.js';
 
 export interface InstanceDefaults {
@@ -39,6 +41,7 @@ export interface RuntimeOptions {
   /** Defaults for every instance; tests lower the timings to prove the signals quickly. */
   defaults?: Partial<InstanceDefaults>;
   maxInstances?: number;
+  analysis?: AnalysisPoolOptions;
 }
 
 export interface CreateInstanceParams {
@@ -69,6 +72,8 @@ export class Runtime {
   readonly instances = new Map<string, InstanceView>();
   readonly tabs = new Map<string, TabView>();
   readonly world: World;
+  /** Snapshots, actions and analysis of pages (over the analysis pool). */
+  readonly pages: PageService;
   readonly defaults: InstanceDefaults;
   readonly maxInstances: number;
   readonly startedAt = Date.now();
@@ -89,6 +94,7 @@ export class Runtime {
       onInstanceFailed: (id, reason) => this.log.error({ actor: id, reason }, 'instance failed; the rest of the fleet keeps running'),
     });
     this.root = createActor(logic, { inspect: (event) => this.inspect(event) });
+    this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
     this.root.start();
   }
 
@@ -250,6 +256,7 @@ export class Runtime {
       this.root.stop();
       // Last resort: whatever the machines did not stop in time is killed and removed here.
       await Promise.all([...this.world.instances.keys()].map((id) => this.world.stop(id).catch(() => {})));
+      await this.pages.pool.close();
       this.bus.removeAllListeners();
     })();
     return this.closed;

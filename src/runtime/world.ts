@@ -142,11 +142,14 @@ export class World {
           const navigated = (url: string) => {
             if (!url.startsWith('chrome-error:')) send({ type: 'URL_CHANGED', url });
           };
-          handle.on('crashed', crashed).on('gone', gone).on('navigated', navigated);
+          const loaded = (url: string, title: string) => {
+            if (!url.startsWith('chrome-error:')) send({ type: 'URL_CHANGED', url, title });
+          };
+          handle.on('crashed', crashed).on('gone', gone).on('navigated', navigated).on('loaded', loaded);
           if (handle.crashed !== null) crashed(handle.crashed);
           else if (handle.gone) gone();
           return () => {
-            handle.off('crashed', crashed).off('gone', gone).off('navigated', navigated);
+            handle.off('crashed', crashed).off('gone', gone).off('navigated', navigated).off('loaded', loaded);
           };
         }),
       },

@@ -3,13 +3,17 @@
 import type { z } from 'zod';
 import { ErrorCode, TabvisorError, forbidden } from '../errors.js';
 import type { MethodName, ResultOf, methods } from '../protocol/methods.js';
+import { batchNavigate } from '../runtime/batch.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { usableStates } from '../runtime/views.js';
 import type { InstanceView } from '../runtime/views.js';
 import { checkChromeArg, checkUrl, type UrlPolicy } from './url-policy.js';
 
 export interface CallContext {
   /** Who owns what this call creates: the client name given at connect, else the connection. */
   owner: string;
+  /** Aborted when the connection goes: work done only for its answer stops. */
+  signal: AbortSignal;
   subscribe(topics: ('state' | 'log' | 'metrics')[], instanceId: string | undefined): string;
   unsubscribe(subscriptionId: string): boolean;
 }
@@ -61,7 +65,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
         maxInFlight: info.maxInFlight,
       },
     }),
-    'system.health': () => runtime.health(),
+    'system.health': () => ({ ...runtime.health(), analysis: runtime.pages.pool.stats() }),
     'instance.create': async (params, ctx) => {
       for (const arg of params.args ?? []) checkChromeArg(arg);
       const view = await runtime.createInstance(params, ctx.owner);
@@ -102,6 +106,59 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       owned(runtime.tab(tabId).instanceId, ctx);
       checkUrl(url, info.urlPolicy);
       return runtime.navigate(tabId, url, waitUntil ?? 'load', timeoutMs ?? 30_000);
+    },
+    'tab.snapshot': ({ tabId, filter, maxNodes, timeoutMs }, ctx) => {
+      owned(runtime.tab(tabId).instanceId, ctx);
+      return runtime.pages.snapshot(tabId, { filter: filter ?? 'interactive', maxNodes: maxNodes ?? 10_000, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
+    },
+    'tab.action': ({ tabId, timeoutMs, ...action }, ctx) => {
+      owned(runtime.tab(tabId).instanceId, ctx);
+      return runtime.pages.action(tabId, { ...action, timeoutMs: timeoutMs ?? 5_000 }, ctx.signal);
+    },
+    'tab.screenshot': ({ tabId, format, quality, fullPage, timeoutMs }, ctx) => {
+      owned(runtime.tab(tabId).instanceId, ctx);
+      return runtime.pages.screenshot(tabId, { format: format ?? 'png', quality, fullPage: fullPage ?? false, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
+    },
+    'tab.text': ({ tabId, maxChars, timeoutMs }, ctx) => {
+      owned(runtime.tab(tabId).instanceId, ctx);
+      return runtime.pages.text(tabId, { maxChars: maxChars ?? 1_000_000, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
+    },
+    'batch.navigate': (params, ctx) => {
+      let instances: string[];
+      if (params.instanceId) {
+        owned(params.instanceId, ctx);
+        instances = [params.instanceId];
+      } else {
+        instances = [...runtime.instances.values()].filter((v) => v.owner === ctx.owner && usableStates.has(v.state)).map((v) => v.instanceId);
+      }
+      return batchNavigate(
+        runtime,
+        {
+          urls: params.urls,
+          concurrency: params.concurrency ?? 4,
+          waitUntil: params.waitUntil ?? 'load',
+          timeoutMs: params.timeoutMs ?? 30_000,
+          keepFailed: params.keepFailed ?? false,
+        },
+        instances,
+        (url) => void checkUrl(url, info.urlPolicy),
+        ctx.signal,
+      );
+    },
+    'analysis.diff': ({ tabId, since, to }, ctx) => {
+      owned(runtime.tab(tabId).instanceId, ctx);
+      return runtime.pages.diff(tabId, since, to, ctx.signal);
+    },
+    'analysis.visualDiff': (params, ctx) => {
+      if (params.tabId) owned(runtime.tab(params.tabId).instanceId, ctx);
+      return runtime.pages.visualDiff(
+        { ...params, threshold: params.threshold ?? 0.1, diffImage: params.diffImage ?? false, fullPage: params.fullPage ?? false, timeoutMs: params.timeoutMs ?? 30_000 },
+        ctx.signal,
+      );
+    },
+    'analysis.audit': ({ tabId, timeoutMs }, ctx) => {
+      owned(runtime.tab(tabId).instanceId, ctx);
+      return runtime.pages.audit(tabId, { timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
     },
     'events.subscribe': ({ topics, instanceId }, ctx) => {
       if (instanceId) runtime.instance(instanceId);

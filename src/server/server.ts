@@ -142,8 +142,10 @@ export class ControlServer {
       subscriptions: new Map(),
     };
     this.connections.add(connection);
+    const gone = new AbortController();
     const ctx: CallContext = {
       owner: connection.owner,
+      signal: gone.signal,
       subscribe: (topics, instanceId) => {
         const id = `s-${this.nextSubscription++}`;
         connection.subscriptions.set(id, { topics: new Set(topics), instanceId });
@@ -167,7 +169,10 @@ export class ControlServer {
       if (isBinary) return reply(failure(null, new TabvisorError(ErrorCode.InvalidRequest, 'binary frames are not accepted: send JSON text')));
       void dispatchFrame(data.toString(), this.handlers, ctx, options).then(reply);
     });
-    ws.on('close', () => this.connections.delete(connection));
+    ws.on('close', () => {
+      this.connections.delete(connection);
+      gone.abort(new TabvisorError(ErrorCode.Unavailable, 'the client disconnected', { state: 'disconnected' }));
+    });
     ws.on('error', (error) => this.options.log.debug({ err: error.message }, 'websocket error'));
   }
 
@@ -225,7 +230,7 @@ export class ControlServer {
           at: Date.now(),
         });
       }
-      this.publish('metrics', undefined, { health: runtime.health(), at: Date.now() });
+      this.publish('metrics', undefined, { health: runtime.health(), analysis: runtime.pages.pool.stats(), at: Date.now() });
     }, this.options.metricsIntervalMs ?? 5_000);
   }
 }

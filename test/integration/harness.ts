@@ -72,6 +72,7 @@ export class EventLog {
  * tab (reopened at the same URL) comes back well. */
 export class PageServer {
   private readonly seen = new Set<string>();
+  private readonly custom = new Map<string, { body: string | Buffer; type: string; status: number }>();
   readonly hits = new Map<string, number>();
   private constructor(private readonly server: Server) {}
 
@@ -100,6 +101,12 @@ export class PageServer {
     return `http://127.0.0.1:${port}/`;
   }
 
+  /** Serve `body` at `path` (HTML unless said otherwise); returns the URL. */
+  put(path: string, body: string | Buffer, type = 'text/html; charset=utf-8', status = 200): string {
+    this.custom.set(path, { body, type, status });
+    return this.url(path);
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -110,6 +117,12 @@ export class PageServer {
     this.hits.set(url.pathname, (this.hits.get(url.pathname) ?? 0) + 1);
     const first = !this.seen.has(url.pathname);
     this.seen.add(url.pathname);
+    const custom = this.custom.get(url.pathname);
+    if (custom) {
+      res.writeHead(custom.status, { 'content-type': custom.type });
+      res.end(custom.body);
+      return;
+    }
     const html = (title: string, body = '') => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(`<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`);

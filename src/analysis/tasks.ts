@@ -1,0 +1,62 @@
+// The analysis tasks, as plain functions of their input: the pool's worker runs them, and
+// the benchmark runs the same code inline for comparison.
+import { auditPage, type AuditFinding, type PageEvents } from './audit.js';
+import { diffSnapshots, type DiffNode, type SnapshotDiff } from './diff.js';
+import { flattenPage, type AXTree, type DomSnapshot, type FlatNode, type FlattenStats, type SnapshotFilter } from './page-model.js';
+import { ImageInputError, compareImages, type VisualDiff } from './visual.js';
+
+/**
+ * CDP responses arrive as the raw bytes of their WebSocket frame (`{"id":N,"result":{…}}`),
+ * transferred to the worker unparsed: a 5,000-element page is ~12 MB of JSON whose parse
+ * would otherwise hold the main thread for over 100 ms.
+ */
+export type RawCdpResponse = Uint8Array;
+
+export type AnalysisTask =
+  | { kind: 'flatten'; dom: RawCdpResponse; ax: RawCdpResponse; filter: SnapshotFilter; maxNodes: number }
+  | { kind: 'audit'; dom: RawCdpResponse; ax: RawCdpResponse; events: PageEvents }
+  | { kind: 'diff'; before: DiffNode[]; after: DiffNode[] }
+  | { kind: 'visualDiff'; a: Uint8Array; b: Uint8Array; threshold: number; diffImage: boolean; names: [string, string] };
+
+/** A task whose input was wrong: the request's fault, answered with -32602. */
+export interface InputError {
+  inputError: { message: string; path: string; expected: string };
+}
+
+export interface TaskResults {
+  flatten: { nodes: FlatNode[]; stats: FlattenStats & { flattenMs: number } };
+  audit: { findings: AuditFinding[] };
+  diff: SnapshotDiff;
+  visualDiff: VisualDiff;
+}
+export type TaskResult<K extends AnalysisTask['kind']> = TaskResults[K] | InputError;
+
+const decoder = new TextDecoder();
+
+export function readCdpResult<T>(bytes: RawCdpResponse): T {
+  const message = JSON.parse(decoder.decode(bytes)) as { result?: T; error?: { message?: string } };
+  if (message.error) throw new Error(`CDP error: ${message.error.message ?? 'unknown'}`);
+  if (!message.result) throw new Error('CDP response without a result');
+  return message.result;
+}
+
+export function runTask(task: AnalysisTask): TaskResult<AnalysisTask['kind']> {
+  switch (task.kind) {
+    case 'flatten': {
+      const started = performance.now();
+      const { nodes, stats } = flattenPage(readCdpResult<DomSnapshot>(task.dom), readCdpResult<AXTree>(task.ax), task.filter, task.maxNodes);
+      return { nodes, stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
+    }
+    case 'audit':
+      return { findings: auditPage(readCdpResult<DomSnapshot>(task.dom), readCdpResult<AXTree>(task.ax), task.events) };
+    case 'diff':
+      return diffSnapshots(task.before, task.after);
+    case 'visualDiff':
+      try {
+        return compareImages(task.a, task.b, { threshold: task.threshold, diffImage: task.diffImage, names: task.names });
+      } catch (error) {
+        if (error instanceof ImageInputError) return { inputError: { message: error.message, path: error.path, expected: error.expected } };
+        throw error;
+      }
+  }
+}
