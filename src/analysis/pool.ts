@@ -15,7 +15,7 @@ import type { AnalysisTask, InputError, TaskResults } from './tasks.js';
 export interface AnalysisPoolOptions {
   /** Worker threads; default one per CPU. */
   threads?: number;
-  /** An idle worker exits after this long (it costs ~10 MB and starts again in ~30 ms). */
+  /** An idle worker exits after this long (it holds ~10 MB; a new one boots in ~100 ms). */
   idleTimeoutMs?: number;
   /** Tasks waiting for a worker beyond this get -32001. */
   maxQueue?: number;
@@ -64,7 +64,7 @@ export class AnalysisPool {
       filename: pathToFileURL(file).href,
       minThreads: 0,
       maxThreads: threads,
-      idleTimeout: options.idleTimeoutMs ?? 30_000,
+      idleTimeout: options.idleTimeoutMs ?? 120_000,
       maxQueue: this.maxQueue,
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 1024 },
     });
@@ -105,6 +105,16 @@ export class AnalysisPool {
       throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${message}`, { path: `params.${path}`, expected });
     }
     return result;
+  }
+
+  /**
+   * Start a worker ahead of need (a cold one takes ~100 ms to boot), so the first snapshot
+   * of a new tab does not wait for it. A no-op while a worker is up.
+   */
+  warm(): void {
+    if (this.closed || this.piscina.threads.length > 0) return;
+    const empty = new TextEncoder().encode('{"id":0,"result":{"documents":[],"strings":[],"nodes":[]}}');
+    this.piscina.run({ kind: 'flatten', dom: empty, ax: empty, filter: 'all', maxNodes: 0 }).catch(() => {});
   }
 
   stats(): PoolStats {

@@ -3,7 +3,7 @@
 import { auditPage, type AuditFinding, type PageEvents } from './audit.js';
 import { diffSnapshots, type DiffNode, type SnapshotDiff } from './diff.js';
 import { flattenPage, type AXTree, type DomSnapshot, type FlatNode, type FlattenStats, type SnapshotFilter } from './page-model.js';
-import { ImageInputError, compareImages, type VisualDiff } from './visual.js';
+import type { VisualDiff } from './visual.js';
 
 /**
  * CDP responses arrive as the raw bytes of their WebSocket frame (`{"id":N,"result":{…}}`),
@@ -40,7 +40,7 @@ export function readCdpResult<T>(bytes: RawCdpResponse): T {
   return message.result;
 }
 
-export function runTask(task: AnalysisTask): TaskResult<AnalysisTask['kind']> {
+export async function runTask(task: AnalysisTask): Promise<TaskResult<AnalysisTask['kind']>> {
   switch (task.kind) {
     case 'flatten': {
       const started = performance.now();
@@ -51,12 +51,15 @@ export function runTask(task: AnalysisTask): TaskResult<AnalysisTask['kind']> {
       return { findings: auditPage(readCdpResult<DomSnapshot>(task.dom), readCdpResult<AXTree>(task.ax), task.events) };
     case 'diff':
       return diffSnapshots(task.before, task.after);
-    case 'visualDiff':
+    case 'visualDiff': {
+      // pngjs and pixelmatch take ~80 ms to load: only workers that compare images pay it.
+      const { ImageInputError, compareImages } = await import('./visual.js');
       try {
         return compareImages(task.a, task.b, { threshold: task.threshold, diffImage: task.diffImage, names: task.names });
       } catch (error) {
         if (error instanceof ImageInputError) return { inputError: { message: error.message, path: error.path, expected: error.expected } };
         throw error;
       }
+    }
   }
 }

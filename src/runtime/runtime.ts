@@ -169,6 +169,7 @@ export class Runtime {
     const count = this.tabsOf(instanceId).length;
     if (count >= view.options.limits.maxTabs) throw capacity(`tab limit of instance ${instanceId} reached`, view.options.limits.maxTabs, count);
     const tabId = this.newId('t');
+    this.pages.pool.warm();
     const settled = this.until(tabId, (state) => (usableStates.has(state) ? 'ok' : state === 'failed' || state === 'stopped' ? 'fail' : undefined));
     this.send(instanceId, { type: 'OPEN_TAB', tabId, url, evictable });
     await settled;
