@@ -2,8 +2,7 @@
 // screenshots, text, diffs, audits and batches.
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RpcError } from '../../src/client/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { rpcError, startHarness, type Harness } from './harness.js';
 import { generatedPage } from './pages.js';
 
 let h: Harness;
@@ -15,15 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-const rpcError = async (promise: Promise<unknown>): Promise<RpcError> => {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RpcError);
-  return error as RpcError;
-};
 
 const openAt = async (path: string, html: string) => (await h.client.call('tab.open', { instanceId, url: h.pages.put(path, html) })).tabId;
 const title = async (tabId: string) => (await h.client.call('tab.text', { tabId, maxChars: 1 })).title;

@@ -5,7 +5,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
-import { connect, type EventMessage, type TabvisorClient } from '../../src/client/index.js';
+import { RpcError, connect, type EventMessage, type TabvisorClient } from '../../src/client/index.js';
 import { startTabvisor, type Tabvisor, type TabvisorOptions } from '../../src/index.js';
 import type { Transition } from '../../src/runtime/views.js';
 
@@ -236,6 +236,16 @@ async function expectNoLeakedResources(baseline: ResourceSnapshot): Promise<void
 function sameOrFewer(now: ResourceSnapshot, baseline: ResourceSnapshot): boolean {
   for (const [k, v] of now.resources) if (v > (baseline.resources.get(k) ?? 0)) return false;
   return now.fds <= baseline.fds;
+}
+
+/** The RpcError a call must fail with (the test fails if it succeeds). */
+export async function rpcError(promise: Promise<unknown>): Promise<RpcError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(RpcError);
+  return error as RpcError;
 }
 
 /** Processes of a pid's group that are still alive (not zombies). */

@@ -1,8 +1,7 @@
 // Instances and tabs through their normal life, over a real WebSocket, on real Chrome.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RpcError } from '../../src/client/index.js';
-import { liveGroupMembers, startHarness, type Harness } from './harness.js';
+import { liveGroupMembers, rpcError, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -11,15 +10,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-const rpcError = async (promise: Promise<unknown>): Promise<RpcError> => {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RpcError);
-  return error as RpcError;
-};
 
 describe('lifecycle', () => {
   it('says hello with the Chrome it found and its limits', async () => {
