@@ -1,6 +1,6 @@
 // batch.navigate: one tab per URL over the caller's instances, a bounded number at a time,
 // results in input order, each failure reported with its item while the rest go on.
-import { ErrorCode, TabvisorError, errorMessage, notFound } from '../errors.js';
+import { ErrorCode, TabvisorError, errorMessage, notFound, unavailable } from '../errors.js';
 import type { Runtime } from './runtime.js';
 import { usableStates } from './views.js';
 
@@ -67,13 +67,19 @@ async function navigateOne(runtime: Runtime, params: BatchParams, url: string, i
 function leastLoaded(runtime: Runtime, instances: string[]): string {
   let best: { id: string; tabs: number } | null = null;
   let limit = 0;
+  let usable = 0;
   for (const id of instances) {
     const view = runtime.instances.get(id);
     if (!view || !usableStates.has(view.state)) continue;
+    usable++;
     const tabs = runtime.tabsOf(id).length;
     limit += view.options.limits.maxTabs;
     if (tabs >= view.options.limits.maxTabs) continue;
     if (!best || tabs < best.tabs) best = { id, tabs };
+  }
+  if (!best && usable === 0) {
+    const state = runtime.instances.get(instances[0] as string)?.state ?? 'stopped';
+    throw unavailable(instances.length === 1 ? `instance ${instances[0]}` : 'every instance of this client', state, 1_000);
   }
   if (!best) {
     const open = instances.reduce((sum, id) => sum + (runtime.instances.has(id) ? runtime.tabsOf(id).length : 0), 0);

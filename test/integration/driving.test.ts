@@ -352,6 +352,19 @@ describe('batch.navigate', () => {
   });
 });
 
+describe('batch.navigate limits', () => {
+  it('items beyond the instance\'s tab limit get -32001 while the rest load', async () => {
+    const small = (await h.client.call('instance.create', { limits: { maxTabs: 2 } })).instanceId;
+    const urls = [1, 2, 3, 4].map((i) => h.pages.url(`/page/cap${i}`));
+    const { results } = await h.client.call('batch.navigate', { urls, instanceId: small, concurrency: 4 });
+    expect(results.filter((r) => r.ok)).toHaveLength(2);
+    for (const r of results.filter((r) => !r.ok)) expect(r.error).toMatchObject({ code: -32001, data: { limit: 2, value: 2 } });
+    await h.client.call('instance.stop', { instanceId: small });
+    const stopped = await rpcError(h.client.call('batch.navigate', { urls, instanceId: small }));
+    expect(stopped.code).toBe(-32000);
+  });
+});
+
 describe('cancellation', () => {
   it('a client that disconnects mid-snapshot frees its worker; the next snapshot is served', async () => {
     const page = generatedPage(5_000);
