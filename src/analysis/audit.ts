@@ -20,8 +20,8 @@ const FIELD_TAGS = new Set(['select', 'textarea']);
 const BUTTON_INPUTS = new Set(['button', 'submit', 'reset', 'image']);
 
 export function auditPage(dom: DomSnapshot, ax: AXTree, events: PageEvents): AuditFinding[] {
-  const { elements } = buildPageModel(dom, ax);
-  const byIndex = new Map(elements.map((e) => [e.index, e]));
+  // Rendered images and controls, and every <label> (a hidden one still labels its field).
+  const { elements } = buildPageModel(dom, ax, (e) => e.tag === 'label' || (e.visible && (e.tag === 'img' || e.interactive)));
   const labelled = new Set<string>();
   for (const e of elements) if (e.tag === 'label' && e.attributes.get('for')) labelled.add(e.attributes.get('for') as string);
   const findings: AuditFinding[] = [];
@@ -42,7 +42,7 @@ export function auditPage(dom: DomSnapshot, ax: AXTree, events: PageEvents): Aud
     const type = (e.attributes.get('type') ?? 'text').toLowerCase();
     const isField = FIELD_TAGS.has(e.tag) || (e.tag === 'input' && !BUTTON_INPUTS.has(type));
     if (isField) {
-      if (hasLabel(e, byIndex, labelled)) continue;
+      if (hasLabel(e, labelled)) continue;
       findings.push(
         e.name
           ? { kind: 'input-label', severity: 'warning', message: `${describe(e)} has no label (named only by ${e.attributes.has('placeholder') ? 'its placeholder' : 'its title or content'}: "${e.name.slice(0, 80)}")`, backendNodeId: e.backendNodeId }
@@ -68,10 +68,9 @@ export function auditPage(dom: DomSnapshot, ax: AXTree, events: PageEvents): Aud
 }
 
 /** A <label> for it (by id or around it), or aria-label / aria-labelledby. */
-function hasLabel(e: PageElement, byIndex: Map<number, PageElement>, labelled: Set<string>): boolean {
+function hasLabel(e: PageElement, labelled: Set<string>): boolean {
   if (e.attributes.get('aria-label')?.trim() || e.attributes.get('aria-labelledby')?.trim()) return true;
   const id = e.attributes.get('id');
   if (id && labelled.has(id)) return true;
-  for (let p = byIndex.get(e.parent); p; p = byIndex.get(p.parent)) if (p.tag === 'label') return true;
-  return false;
+  return e.insideLabel;
 }

@@ -26,8 +26,15 @@ export interface PageElement extends FlatNode {
   visible: boolean;
   interactive: boolean;
   attributes: Map<string, string>;
-  /** Index of the parent element (-1 for the root). */
-  parent: number;
+  /** Inside a <label> element (which then labels it, for form fields). */
+  insideLabel: boolean;
+}
+
+/** What the first pass knows of every element; the model keeps only what `keep` accepts. */
+export interface ElementSummary {
+  tag: string;
+  visible: boolean;
+  interactive: boolean;
 }
 
 // Roles a user acts on (WAI-ARIA widget roles); a `role` attribute naming one makes any
@@ -88,8 +95,17 @@ export const CAPTURED_STYLES = ['visibility'];
 const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 
-/** Every element of the main document, joined with its accessibility node. */
-export function buildPageModel(dom: DomSnapshot, ax: AXTree): { elements: PageElement[]; domNodes: number; axNodes: number } {
+/**
+ * The elements of the main document that `keep` accepts, joined with their accessibility
+ * nodes. Every element is looked at once, cheaply (no objects); only kept ones become
+ * PageElements — on a 5,000-control page that is a few thousand of ~30,000.
+ */
+export function buildPageModel(
+  dom: DomSnapshot,
+  ax: AXTree,
+  keep: (element: ElementSummary) => boolean,
+  options: { ownText?: boolean } = {},
+): { elements: PageElement[]; domNodes: number; axNodes: number } {
   const strings = dom.strings;
   const doc = dom.documents[0];
   if (!doc) return { elements: [], domNodes: 0, axNodes: ax.nodes.length };
@@ -102,70 +118,97 @@ export function buildPageModel(dom: DomSnapshot, ax: AXTree): { elements: PageEl
   const nodeValue = nodes.nodeValue ?? [];
   const backendNodeId = nodes.backendNodeId ?? [];
   const attributes = nodes.attributes ?? [];
+  // Attribute lookups by string-table index: the names the first pass needs, found once.
+  const nameIndex = new Map<string, number>();
+  strings.forEach((value, i) => {
+    if (ATTRIBUTES_READ.has(value) && !nameIndex.has(value)) nameIndex.set(value, i);
+  });
+  const attr = (i: number, name: string): string | undefined => {
+    const wanted = nameIndex.get(name);
+    if (wanted === undefined) return undefined;
+    const raw = attributes[i];
+    if (!raw) return undefined;
+    for (let k = 0; k + 1 < raw.length; k += 2) if (raw[k] === wanted) return str(raw[k + 1]);
+    return undefined;
+  };
 
-  const axByNode = new Map<number, AXNode>();
-  for (const node of ax.nodes) {
-    if (node.ignored || node.backendDOMNodeId === undefined) continue;
-    if (!axByNode.has(node.backendDOMNodeId)) axByNode.set(node.backendDOMNodeId, node);
-  }
   const layoutOf = new Int32Array(count).fill(-1);
   doc.layout.nodeIndex.forEach((nodeIndex, layoutIndex) => {
     if (layoutOf[nodeIndex] === -1) layoutOf[nodeIndex] = layoutIndex;
   });
-  const inputValue = new Map<number, string>();
-  nodes.inputValue?.index.forEach((nodeIndex, k) => inputValue.set(nodeIndex, str(nodes.inputValue?.value[k])));
-
-  // Direct text of each element, gathered from its text children (the "all" filter's text).
-  const ownText = new Map<number, string>();
+  // Tags by string index, lower-cased once.
+  const tags = new Map<number, string>();
+  const tagOf = (i: number) => {
+    const index = nodeName[i] ?? -1;
+    let tag = tags.get(index);
+    if (tag === undefined) tags.set(index, (tag = str(index).toLowerCase()));
+    return tag;
+  };
+  // Inherited flags, parents before children in the arrays: inside a contenteditable host,
+  // inside a <label>.
+  const editable = new Uint8Array(count);
+  const inLabel = new Uint8Array(count);
+  const kept: { i: number; tag: string; visible: boolean; interactive: boolean; ownEditable: boolean }[] = [];
   for (let i = 0; i < count; i++) {
-    if (nodeType[i] !== TEXT_NODE) continue;
     const parent = parentIndex[i] ?? -1;
-    const text = str(nodeValue[i]);
-    if (parent >= 0 && text.trim()) ownText.set(parent, (ownText.get(parent) ?? '') + text);
+    if (nodeType[i] !== ELEMENT_NODE) continue;
+    const tag = tagOf(i);
+    const inherited = parent >= 0 ? editable[parent] === 1 : false;
+    const ce = attr(i, 'contenteditable')?.toLowerCase();
+    const ownEditable = ce !== undefined && ce !== 'false';
+    editable[i] = ownEditable || (inherited && ce !== 'false') ? 1 : 0;
+    inLabel[i] = (parent >= 0 && inLabel[parent] === 1) || tag === 'label' ? 1 : 0;
+
+    const layoutIndex = layoutOf[i] ?? -1;
+    let visible = false;
+    if (layoutIndex >= 0) {
+      const box = doc.layout.bounds[layoutIndex];
+      const visibility = str(doc.layout.styles[layoutIndex]?.[0]);
+      visible = !!box && (box[2] ?? 0) > 0 && (box[3] ?? 0) > 0 && visibility !== 'hidden' && visibility !== 'collapse';
+    }
+    const explicitRole = firstToken(attr(i, 'role'));
+    const interactive =
+      INTERACTIVE_TAGS.has(tag) ||
+      ((tag === 'a' || tag === 'area') && attr(i, 'href') !== undefined) ||
+      (tag === 'input' && (attr(i, 'type') ?? '').toLowerCase() !== 'hidden') ||
+      INTERACTIVE_ROLES.has(explicitRole) ||
+      (ownEditable && !inherited);
+    if (keep({ tag, visible, interactive })) kept.push({ i, tag, visible, interactive, ownEditable });
   }
 
-  const elements: PageElement[] = [];
-  const elementAt = new Map<number, PageElement>();
-  // Whether each node is inside a contenteditable host (parents precede children in the arrays).
-  const editable = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const parent = parentIndex[i] ?? -1;
-    if (nodeType[i] !== ELEMENT_NODE) {
-      continue;
+  const axByNode = new Map<number, AXNode>();
+  const wanted = new Set(kept.map(({ i }) => backendNodeId[i] ?? 0));
+  for (const node of ax.nodes) {
+    const id = node.backendDOMNodeId;
+    if (node.ignored || id === undefined || !wanted.has(id) || axByNode.has(id)) continue;
+    axByNode.set(id, node);
+  }
+  const inputValue = new Map<number, string>();
+  nodes.inputValue?.index.forEach((nodeIndex, k) => inputValue.set(nodeIndex, str(nodes.inputValue?.value[k])));
+  // Direct text of the kept elements, from their text children (the "all" filter's text).
+  const ownText = new Map<number, string>();
+  if (options.ownText) {
+    const keptAt = new Set(kept.map(({ i }) => i));
+    for (let i = 0; i < count; i++) {
+      if (nodeType[i] !== TEXT_NODE) continue;
+      const parent = parentIndex[i] ?? -1;
+      if (!keptAt.has(parent)) continue;
+      const text = str(nodeValue[i]);
+      if (text.trim()) ownText.set(parent, (ownText.get(parent) ?? '') + text);
     }
+  }
+
+  const elements = kept.map(({ i, tag, visible, interactive }) => {
     const attrs = new Map<string, string>();
     const raw = attributes[i] ?? [];
     for (let k = 0; k + 1 < raw.length; k += 2) attrs.set(str(raw[k]).toLowerCase(), str(raw[k + 1]));
-    const tag = str(nodeName[i]).toLowerCase();
-    const inherited = parent >= 0 ? editable[parent] === 1 : false;
-    const ce = attrs.get('contenteditable');
-    const ownEditable = ce !== undefined && ce.toLowerCase() !== 'false';
-    editable[i] = ownEditable || (inherited && ce?.toLowerCase() !== 'false') ? 1 : 0;
-
-    const layoutIndex = layoutOf[i] ?? -1;
-    let bbox: FlatNode['bbox'];
-    let visible = false;
-    if (layoutIndex >= 0) {
-      const [x = 0, y = 0, width = 0, height = 0] = doc.layout.bounds[layoutIndex] ?? [];
-      bbox = { x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height) };
-      const visibility = str(doc.layout.styles[layoutIndex]?.[0]);
-      visible = width > 0 && height > 0 && visibility !== 'hidden' && visibility !== 'collapse';
-    }
-    const explicitRole = (attrs.get('role') ?? '').trim().split(/\s+/)[0]?.toLowerCase() ?? '';
     const type = (attrs.get('type') ?? 'text').toLowerCase();
-    const interactive =
-      INTERACTIVE_TAGS.has(tag) ||
-      ((tag === 'a' || tag === 'area') && attrs.has('href')) ||
-      (tag === 'input' && type !== 'hidden') ||
-      INTERACTIVE_ROLES.has(explicitRole) ||
-      (ownEditable && !inherited);
-
     const id = backendNodeId[i] ?? 0;
     const axNode = axByNode.get(id);
+    const explicitRole = firstToken(attrs.get('role'));
     const role = axString(axNode?.role) || explicitRole || (tag === 'input' ? (INPUT_ROLES[type] ?? 'textbox') : (IMPLICIT_ROLES[tag] ?? 'generic'));
     const element: PageElement = {
       index: i,
-      parent: -1,
       backendNodeId: id,
       role,
       name: axString(axNode?.name),
@@ -173,8 +216,13 @@ export function buildPageModel(dom: DomSnapshot, ax: AXTree): { elements: PageEl
       visible,
       interactive,
       attributes: attrs,
+      insideLabel: inLabel[i] === 1 && tag !== 'label',
     };
-    if (bbox) element.bbox = bbox;
+    const layoutIndex = layoutOf[i] ?? -1;
+    if (layoutIndex >= 0) {
+      const [x = 0, y = 0, width = 0, height = 0] = doc.layout.bounds[layoutIndex] ?? [];
+      element.bbox = { x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height) };
+    }
     const value = axString(axNode?.value) || inputValue.get(i);
     if (value) element.value = type === 'password' && tag === 'input' ? '•'.repeat(value.length) : value;
     for (const property of axNode?.properties ?? []) {
@@ -185,18 +233,15 @@ export function buildPageModel(dom: DomSnapshot, ax: AXTree): { elements: PageEl
     }
     const text = ownText.get(i);
     if (text) element.text = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-    // The nearest element ancestor (text and other nodes in between are skipped).
-    for (let p = parent; p >= 0; p = parentIndex[p] ?? -1) {
-      const up = elementAt.get(p);
-      if (up) {
-        element.parent = up.index;
-        break;
-      }
-    }
-    elementAt.set(i, element);
-    elements.push(element);
-  }
+    return element;
+  });
   return { elements, domNodes: count, axNodes: ax.nodes.length };
+}
+
+const ATTRIBUTES_READ = new Set(['contenteditable', 'role', 'href', 'type']);
+
+function firstToken(value: string | undefined): string {
+  return (value ?? '').trim().split(/\s+/)[0]?.toLowerCase() ?? '';
 }
 
 function axString(value: AXValue | undefined): string {
@@ -214,12 +259,15 @@ export interface FlattenStats {
 
 /** The snapshot's node list: the elements the filter selects, in document order. */
 export function flattenPage(dom: DomSnapshot, ax: AXTree, filter: SnapshotFilter, maxNodes: number): { nodes: FlatNode[]; stats: FlattenStats } {
-  const model = buildPageModel(dom, ax);
+  const model = buildPageModel(
+    dom,
+    ax,
+    (e) => e.visible && (filter === 'interactive' ? e.interactive : !SKIPPED_IN_ALL.has(e.tag)),
+    { ownText: filter === 'all' },
+  );
   const nodes: FlatNode[] = [];
   let matched = 0;
   for (const element of model.elements) {
-    if (!element.visible) continue;
-    if (filter === 'interactive' ? !element.interactive : SKIPPED_IN_ALL.has(element.tag)) continue;
     matched++;
     if (nodes.length < maxNodes) nodes.push(toFlatNode(element, filter));
   }

@@ -1,8 +1,9 @@
 // The analysis tasks, as plain functions of their input: the pool's worker runs them, and
 // the benchmark runs the same code inline for comparison.
+import { scanAXTree } from './ax-scan.js';
 import { auditPage, type AuditFinding, type PageEvents } from './audit.js';
 import { diffSnapshots, type DiffNode, type SnapshotDiff } from './diff.js';
-import { flattenPage, type AXTree, type DomSnapshot, type FlatNode, type FlattenStats, type SnapshotFilter } from './page-model.js';
+import { flattenPage, type DomSnapshot, type FlatNode, type FlattenStats, type SnapshotFilter } from './page-model.js';
 import type { VisualDiff } from './visual.js';
 
 /**
@@ -44,11 +45,11 @@ export async function runTask(task: AnalysisTask): Promise<TaskResult<AnalysisTa
   switch (task.kind) {
     case 'flatten': {
       const started = performance.now();
-      const { nodes, stats } = flattenPage(readCdpResult<DomSnapshot>(task.dom), readCdpResult<AXTree>(task.ax), task.filter, task.maxNodes);
+      const { nodes, stats } = flattenPage(readCdpResult<DomSnapshot>(task.dom), scanAXTree(decoder.decode(task.ax)), task.filter, task.maxNodes);
       return { nodes, stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
     }
     case 'audit':
-      return { findings: auditPage(readCdpResult<DomSnapshot>(task.dom), readCdpResult<AXTree>(task.ax), task.events) };
+      return { findings: auditPage(readCdpResult<DomSnapshot>(task.dom), scanAXTree(decoder.decode(task.ax)), task.events) };
     case 'diff':
       return diffSnapshots(task.before, task.after);
     case 'visualDiff': {

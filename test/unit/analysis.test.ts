@@ -3,6 +3,7 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots } from '../../src/analysis/diff.js';
+import { scanAXTree } from '../../src/analysis/ax-scan.js';
 import { imageSize } from '../../src/analysis/image-size.js';
 import { flattenPage, type AXTree, type DomSnapshot } from '../../src/analysis/page-model.js';
 
@@ -105,5 +106,36 @@ describe('imageSize', () => {
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0xe0, 0x02, 0x80, 0x03, 0, 0, 0, 0, 0, 0, 0, 0]);
     expect(imageSize(jpeg)).toEqual({ width: 640, height: 480 });
     expect(() => imageSize(Buffer.from('GIF89a........'))).toThrow(/not a PNG or JPEG/);
+  });
+});
+
+describe('scanAXTree', () => {
+  it('reads the same role, name, value, properties and node ids as JSON.parse, whatever the strings hold', () => {
+    const tricky = ['say "hi" \\ {not} [an, array]', 'ünïcödé ✓ \u2028', '\\', '"', '}]},{"nodeId":"9"', ''];
+    const nodes = tricky.map((text, i) => ({
+      nodeId: String(i),
+      ignored: i === 3,
+      ignoredReasons: i === 3 ? [{ name: 'notRendered', value: { type: 'boolean', value: true } }] : undefined,
+      role: { type: 'role', value: i % 2 ? 'button' : 'textbox' },
+      chromeRole: { type: 'internalRole', value: 9 },
+      name: { type: 'computedString', value: text, sources: [{ type: 'contents', value: { type: 'computedString', value: `${text}!` } }] },
+      ...(i === 1 ? { value: { type: 'integer', value: 42 } } : i === 2 ? { value: { type: 'string', value: text } } : {}),
+      properties: i === 0 ? [{ name: 'checked', value: { type: 'tristate', value: 'mixed' } }] : [],
+      childIds: ['-1000000004'],
+      ...(i === 4 ? {} : { backendDOMNodeId: 100 + i }),
+    }));
+    const pick = (n: Record<string, any>) => ({
+      ignored: n.ignored,
+      role: n.role?.value,
+      name: n.name?.value,
+      value: n.value?.value,
+      properties: n.properties,
+      backendDOMNodeId: n.backendDOMNodeId,
+    });
+    for (const json of [JSON.stringify({ id: 7, result: { nodes } }), JSON.stringify({ id: 7, result: { nodes } }, null, 2)]) {
+      expect(scanAXTree(json).nodes.map(pick)).toEqual(nodes.map(pick));
+    }
+    expect(() => scanAXTree('{"id":1,"error":{"code":-32000,"message":"No target"}}')).toThrow(/CDP error: No target/);
+    expect(() => scanAXTree('{"id":1,"result":{"nodes":[{"nodeId":"1","role":{"value":"x"}')).toThrow(/malformed/);
   });
 });

@@ -1,0 +1,169 @@
+// Reads the raw Accessibility.getFullAXTree response without materialising all of it. The
+// tree of a 5,000-control page is ~12 MB of JSON in ~24,000 nodes, each with nested role,
+// name (with its sources), properties and child lists; JSON.parse builds every one of those
+// objects, and the parse and its garbage were most of a snapshot's worker time. This scanner
+// walks the text, skipping strings with indexOf, and builds only the fields the page model
+// reads: ignored, role, name and value (their `value`), properties, backendDOMNodeId.
+import type { AXTree } from './page-model.js';
+
+type AXNode = AXTree['nodes'][number];
+
+export function scanAXTree(text: string): AXTree {
+  const scanner = new Scanner(text);
+  let nodes: AXNode[] | null = null;
+  let error: string | null = null;
+  scanner.object(0, (key, at) => {
+    if (key === 'error') {
+      const end = scanner.skip(at);
+      error = String((JSON.parse(text.slice(at, end)) as { message?: string }).message ?? 'unknown');
+      return end;
+    }
+    if (key !== 'result') return undefined;
+    return scanner.object(at, (inner, start) => (inner === 'nodes' ? scanner.array(start, (item) => scanner.node(item, (node) => (nodes ??= []).push(node))) : undefined));
+  });
+  if (error) throw new Error(`CDP error: ${error}`);
+  if (!nodes) throw new Error('accessibility tree response without nodes');
+  return { nodes };
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const COMMA = 44;
+const COLON = 58;
+
+class Scanner {
+  constructor(private readonly s: string) {}
+
+  /** One accessibility node: only the fields the page model reads. */
+  node(at: number, emit: (node: AXNode) => void): number {
+    const node: AXNode = { ignored: false };
+    const end = this.object(at, (key, v) => {
+      switch (key) {
+        case 'ignored':
+          node.ignored = this.s.startsWith('true', v);
+          return undefined;
+        case 'role':
+        case 'name':
+        case 'value': {
+          let value: unknown;
+          const close = this.object(v, (inner, w) => {
+            if (inner !== 'value') return undefined;
+            const stop = this.skip(w);
+            value = JSON.parse(this.s.slice(w, stop));
+            return stop;
+          });
+          node[key] = { value };
+          return close;
+        }
+        case 'properties': {
+          const stop = this.skip(v);
+          node.properties = JSON.parse(this.s.slice(v, stop)) as AXNode['properties'];
+          return stop;
+        }
+        case 'backendDOMNodeId': {
+          const stop = this.skip(v);
+          node.backendDOMNodeId = Number(this.s.slice(v, stop));
+          return stop;
+        }
+        default:
+          return undefined;
+      }
+    });
+    emit(node);
+    return end;
+  }
+
+  /**
+   * Walk an object from its `{`: `onMember` gets each key and where its value starts, and
+   * returns where the value ends once it consumed it (undefined: skip it). Returns the index
+   * after the closing `}`.
+   */
+  object(at: number, onMember: (key: string, valueAt: number) => number | undefined): number {
+    const s = this.s;
+    let i = this.ws(at);
+    if (s.charCodeAt(i) !== OPEN_BRACE) throw this.error(i, 'an object');
+    i = this.ws(i + 1);
+    if (s.charCodeAt(i) === CLOSE_BRACE) return i + 1;
+    for (;;) {
+      if (s.charCodeAt(i) !== QUOTE) throw this.error(i, 'a key');
+      const keyEnd = this.string(i);
+      const raw = s.slice(i + 1, keyEnd - 1);
+      const key = raw.includes('\\') ? (JSON.parse(s.slice(i, keyEnd)) as string) : raw;
+      i = this.ws(keyEnd);
+      if (s.charCodeAt(i) !== COLON) throw this.error(i, 'a colon');
+      const valueAt = this.ws(i + 1);
+      i = this.ws(onMember(key, valueAt) ?? this.skip(valueAt));
+      const c = s.charCodeAt(i);
+      if (c === CLOSE_BRACE) return i + 1;
+      if (c !== COMMA) throw this.error(i, 'a comma or }');
+      i = this.ws(i + 1);
+    }
+  }
+
+  array(at: number, onItem: (itemAt: number) => number): number {
+    const s = this.s;
+    let i = this.ws(at);
+    if (s.charCodeAt(i) !== OPEN_BRACKET) throw this.error(i, 'an array');
+    i = this.ws(i + 1);
+    if (s.charCodeAt(i) === CLOSE_BRACKET) return i + 1;
+    for (;;) {
+      i = this.ws(onItem(i));
+      const c = s.charCodeAt(i);
+      if (c === CLOSE_BRACKET) return i + 1;
+      if (c !== COMMA) throw this.error(i, 'a comma or ]');
+      i = this.ws(i + 1);
+    }
+  }
+
+  /** The index after the value that starts at `at`. */
+  skip(at: number): number {
+    const s = this.s;
+    const c = s.charCodeAt(at);
+    if (c === QUOTE) return this.string(at);
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      let depth = 0;
+      for (let i = at; i < s.length; i++) {
+        const d = s.charCodeAt(i);
+        if (d === QUOTE) i = this.string(i) - 1;
+        else if (d === OPEN_BRACE || d === OPEN_BRACKET) depth++;
+        else if ((d === CLOSE_BRACE || d === CLOSE_BRACKET) && --depth === 0) return i + 1;
+      }
+      throw this.error(at, 'a closed object or array');
+    }
+    let i = at;
+    while (i < s.length) {
+      const d = s.charCodeAt(i);
+      if (d === COMMA || d === CLOSE_BRACE || d === CLOSE_BRACKET || d <= 32) break;
+      i++;
+    }
+    if (i === at) throw this.error(at, 'a value');
+    return i;
+  }
+
+  /** The index after the string that starts at `at` (its opening quote). */
+  private string(at: number): number {
+    const s = this.s;
+    let from = at + 1;
+    for (;;) {
+      const quote = s.indexOf('"', from);
+      if (quote < 0) throw this.error(at, 'a closed string');
+      let backslashes = 0;
+      for (let k = quote - 1; s.charCodeAt(k) === BACKSLASH; k--) backslashes++;
+      if (backslashes % 2 === 0) return quote + 1;
+      from = quote + 1;
+    }
+  }
+
+  private ws(i: number): number {
+    while (i < this.s.length && this.s.charCodeAt(i) <= 32) i++;
+    return i;
+  }
+
+  private error(at: number, expected: string): Error {
+    return new Error(`malformed accessibility tree JSON: expected ${expected} at ${at}`);
+  }
+}
