@@ -3,27 +3,31 @@
 // name (with its sources), properties and child lists; JSON.parse builds every one of those
 // objects, and the parse and its garbage were most of a snapshot's worker time. This scanner
 // walks the text, skipping strings with indexOf, and builds only the fields the page model
-// reads: ignored, role, name and value (their `value`), properties, backendDOMNodeId.
+// reads: ignored, role, name and value (their `value`), properties, backendDOMNodeId — and,
+// given the backend node ids the caller wants, only for those nodes: the rest are walked over
+// without allocating anything (two isolates allocating in parallel share V8's GC helpers, so
+// garbage also costs the other worker).
 import type { AXTree } from './page-model.js';
 
 type AXNode = AXTree['nodes'][number];
 
-export function scanAXTree(text: string): AXTree {
-  const scanner = new Scanner(text);
+export function scanAXTree(text: string, wanted?: ReadonlySet<number>): AXTree {
+  const scanner = new Scanner(text, wanted);
   let nodes: AXNode[] | null = null;
+  let total = 0;
   let error: string | null = null;
   scanner.object(0, (key, at) => {
-    if (key === 'error') {
+    if (scanner.is(key, 'error')) {
       const end = scanner.skip(at);
       error = String((JSON.parse(text.slice(at, end)) as { message?: string }).message ?? 'unknown');
       return end;
     }
-    if (key !== 'result') return undefined;
-    return scanner.object(at, (inner, start) => (inner === 'nodes' ? scanner.array(start, (item) => scanner.node(item, (node) => (nodes ??= []).push(node))) : undefined));
+    if (!scanner.is(key, 'result')) return undefined;
+    return scanner.object(at, (inner, start) => (scanner.is(inner, 'nodes') ? (nodes ??= [], scanner.array(start, (item) => (total++, scanner.node(item, (node) => nodes?.push(node))))) : undefined));
   });
   if (error) throw new Error(`CDP error: ${error}`);
   if (!nodes) throw new Error('accessibility tree response without nodes');
-  return { nodes };
+  return { nodes, total };
 }
 
 const QUOTE = 34;
@@ -36,53 +40,66 @@ const COMMA = 44;
 const COLON = 58;
 
 class Scanner {
-  constructor(private readonly s: string) {}
+  constructor(
+    private readonly s: string,
+    private readonly wanted?: ReadonlySet<number>,
+  ) {}
 
-  /** One accessibility node: only the fields the page model reads. */
+  /** Whether the key whose opening quote is at `at` is `name` (no string is made). */
+  is(at: number, name: string): boolean {
+    return this.s.charCodeAt(at + 1 + name.length) === QUOTE && this.s.startsWith(name, at + 1);
+  }
+
+  /** One accessibility node: positions first, objects only for a wanted node. */
   node(at: number, emit: (node: AXNode) => void): number {
-    const node: AXNode = { ignored: false };
+    let ignored = false;
+    let role = -1;
+    let name = -1;
+    let value = -1;
+    let properties = -1;
+    let id: number | undefined;
     const end = this.object(at, (key, v) => {
-      switch (key) {
-        case 'ignored':
-          node.ignored = this.s.startsWith('true', v);
-          return undefined;
-        case 'role':
-        case 'name':
-        case 'value': {
-          let value: unknown;
-          const close = this.object(v, (inner, w) => {
-            if (inner !== 'value') return undefined;
-            const stop = this.skip(w);
-            value = JSON.parse(this.s.slice(w, stop));
-            return stop;
-          });
-          node[key] = { value };
-          return close;
-        }
-        case 'properties': {
-          const stop = this.skip(v);
-          node.properties = JSON.parse(this.s.slice(v, stop)) as AXNode['properties'];
-          return stop;
-        }
-        case 'backendDOMNodeId': {
-          const stop = this.skip(v);
-          node.backendDOMNodeId = Number(this.s.slice(v, stop));
-          return stop;
-        }
-        default:
-          return undefined;
+      if (this.is(key, 'ignored')) ignored = this.s.startsWith('true', v);
+      else if (this.is(key, 'role')) role = v;
+      else if (this.is(key, 'name')) name = v;
+      else if (this.is(key, 'value')) value = v;
+      else if (this.is(key, 'properties')) properties = v;
+      else if (this.is(key, 'backendDOMNodeId')) {
+        const stop = this.skip(v);
+        id = Number(this.s.slice(v, stop));
+        return stop;
       }
+      return undefined;
     });
+    if (this.wanted && (id === undefined || ignored || !this.wanted.has(id))) return end;
+    const node: AXNode = { ignored };
+    if (id !== undefined) node.backendDOMNodeId = id;
+    if (role >= 0) node.role = { value: this.innerValue(role) };
+    if (name >= 0) node.name = { value: this.innerValue(name) };
+    if (value >= 0) node.value = { value: this.innerValue(value) };
+    if (properties >= 0) node.properties = JSON.parse(this.s.slice(properties, this.skip(properties))) as AXNode['properties'];
     emit(node);
     return end;
   }
 
+  /** The `value` member of the AXValue object at `at`. */
+  private innerValue(at: number): unknown {
+    let value: unknown;
+    this.object(at, (key, w) => {
+      if (!this.is(key, 'value')) return undefined;
+      const stop = this.skip(w);
+      value = JSON.parse(this.s.slice(w, stop));
+      return stop;
+    });
+    return value;
+  }
+
   /**
-   * Walk an object from its `{`: `onMember` gets each key and where its value starts, and
-   * returns where the value ends once it consumed it (undefined: skip it). Returns the index
-   * after the closing `}`.
+   * Walk an object from its `{`: `onMember` gets where each key starts (its quote, see is())
+   * and where its value starts, and returns where the value ends once it consumed it
+   * (undefined: skip it). Returns the index after the closing `}`.
    */
-  object(at: number, onMember: (key: string, valueAt: number) => number | undefined): number {
+  object(at: number, onMember: (keyAt: number, valueAt: number) => number | undefined): number {
     const s = this.s;
     let i = this.ws(at);
     if (s.charCodeAt(i) !== OPEN_BRACE) throw this.error(i, 'an object');
@@ -90,13 +107,11 @@ class Scanner {
     if (s.charCodeAt(i) === CLOSE_BRACE) return i + 1;
     for (;;) {
       if (s.charCodeAt(i) !== QUOTE) throw this.error(i, 'a key');
-      const keyEnd = this.string(i);
-      const raw = s.slice(i + 1, keyEnd - 1);
-      const key = raw.includes('\\') ? (JSON.parse(s.slice(i, keyEnd)) as string) : raw;
-      i = this.ws(keyEnd);
+      const keyAt = i;
+      i = this.ws(this.string(i));
       if (s.charCodeAt(i) !== COLON) throw this.error(i, 'a colon');
       const valueAt = this.ws(i + 1);
-      i = this.ws(onMember(key, valueAt) ?? this.skip(valueAt));
+      i = this.ws(onMember(keyAt, valueAt) ?? this.skip(valueAt));
       const c = s.charCodeAt(i);
       if (c === CLOSE_BRACE) return i + 1;
       if (c !== COMMA) throw this.error(i, 'a comma or }');

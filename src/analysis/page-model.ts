@@ -87,7 +87,11 @@ interface AXNode {
 }
 export interface AXTree {
   nodes: AXNode[];
+  /** Nodes in the tree, when `nodes` holds only the wanted ones (see ax-scan.ts). */
+  total?: number;
 }
+/** The tree, or a reader that returns at least the nodes of the given backend node ids. */
+export type AXSource = AXTree | ((wanted: ReadonlySet<number>) => AXTree);
 
 /** The styles DOMSnapshot.captureSnapshot is asked for, in this order (see readPage). */
 export const CAPTURED_STYLES = ['visibility'];
@@ -102,13 +106,13 @@ const TEXT_NODE = 3;
  */
 export function buildPageModel(
   dom: DomSnapshot,
-  ax: AXTree,
+  source: AXSource,
   keep: (element: ElementSummary) => boolean,
   options: { ownText?: boolean } = {},
 ): { elements: PageElement[]; domNodes: number; axNodes: number } {
   const strings = dom.strings;
   const doc = dom.documents[0];
-  if (!doc) return { elements: [], domNodes: 0, axNodes: ax.nodes.length };
+  if (!doc) return { elements: [], domNodes: 0, axNodes: 0 };
   const str = (i: number | undefined) => (i === undefined || i < 0 ? '' : (strings[i] ?? ''));
   const nodes = doc.nodes;
   const count = nodes.nodeType?.length ?? 0;
@@ -178,6 +182,7 @@ export function buildPageModel(
 
   const axByNode = new Map<number, AXNode>();
   const wanted = new Set(kept.map(({ i }) => backendNodeId[i] ?? 0));
+  const ax = typeof source === 'function' ? source(wanted) : source;
   for (const node of ax.nodes) {
     const id = node.backendDOMNodeId;
     if (node.ignored || id === undefined || !wanted.has(id) || axByNode.has(id)) continue;
@@ -235,7 +240,7 @@ export function buildPageModel(
     if (text) element.text = text.replace(/\s+/g, ' ').trim().slice(0, 200);
     return element;
   });
-  return { elements, domNodes: count, axNodes: ax.nodes.length };
+  return { elements, domNodes: count, axNodes: ax.total ?? ax.nodes.length };
 }
 
 const ATTRIBUTES_READ = new Set(['contenteditable', 'role', 'href', 'type']);
@@ -258,7 +263,7 @@ export interface FlattenStats {
 }
 
 /** The snapshot's node list: the elements the filter selects, in document order. */
-export function flattenPage(dom: DomSnapshot, ax: AXTree, filter: SnapshotFilter, maxNodes: number): { nodes: FlatNode[]; stats: FlattenStats } {
+export function flattenPage(dom: DomSnapshot, ax: AXSource, filter: SnapshotFilter, maxNodes: number): { nodes: FlatNode[]; stats: FlattenStats } {
   const model = buildPageModel(
     dom,
     ax,

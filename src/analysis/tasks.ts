@@ -41,15 +41,18 @@ export function readCdpResult<T>(bytes: RawCdpResponse): T {
   return message.result;
 }
 
+/** The accessibility tree, read for just the elements the page model keeps. */
+const axReader = (bytes: RawCdpResponse) => (wanted: ReadonlySet<number>) => scanAXTree(decoder.decode(bytes), wanted);
+
 export async function runTask(task: AnalysisTask): Promise<TaskResult<AnalysisTask['kind']>> {
   switch (task.kind) {
     case 'flatten': {
       const started = performance.now();
-      const { nodes, stats } = flattenPage(readCdpResult<DomSnapshot>(task.dom), scanAXTree(decoder.decode(task.ax)), task.filter, task.maxNodes);
+      const { nodes, stats } = flattenPage(readCdpResult<DomSnapshot>(task.dom), axReader(task.ax), task.filter, task.maxNodes);
       return { nodes, stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
     }
     case 'audit':
-      return { findings: auditPage(readCdpResult<DomSnapshot>(task.dom), scanAXTree(decoder.decode(task.ax)), task.events) };
+      return { findings: auditPage(readCdpResult<DomSnapshot>(task.dom), axReader(task.ax), task.events) };
     case 'diff':
       return diffSnapshots(task.before, task.after);
     case 'visualDiff': {

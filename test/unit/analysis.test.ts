@@ -135,6 +135,10 @@ describe('scanAXTree', () => {
     for (const json of [JSON.stringify({ id: 7, result: { nodes } }), JSON.stringify({ id: 7, result: { nodes } }, null, 2)]) {
       expect(scanAXTree(json).nodes.map(pick)).toEqual(nodes.map(pick));
     }
+    // Given the wanted node ids, only those (and not ignored) become objects.
+    const only = scanAXTree(JSON.stringify({ id: 7, result: { nodes } }), new Set([101, 103, 104]));
+    expect(only.nodes.map(pick)).toEqual([pick(nodes[1]!)]);
+    expect(only.total).toBe(nodes.length);
     expect(() => scanAXTree('{"id":1,"error":{"code":-32000,"message":"No target"}}')).toThrow(/CDP error: No target/);
     expect(() => scanAXTree('{"id":1,"result":{"nodes":[{"nodeId":"1","role":{"value":"x"}')).toThrow(/malformed/);
   });
