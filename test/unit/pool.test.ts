@@ -120,12 +120,12 @@ describe('analysis pool', { timeout: 30_000 }, () => {
 
   it('answers -32001 when the queue is full, and -32004 once closed', async () => {
     pool = new AnalysisPool({ threads: 1, maxQueue: 1 });
-    const tasks = [pool.run(flatten(syntheticPage(100_000))), pool.run(flatten(syntheticPage(10)))];
-    // The first runs, the second waits; a third finds the queue full.
-    while (pool.stats().queueSize < 1) await new Promise((r) => setTimeout(r, 1));
-    const full = await failure(pool.run(flatten(syntheticPage(10))));
-    expect(full).toMatchObject({ code: -32001, data: { limit: 1, value: 1 } });
-    await Promise.all(tasks);
+    await pool.run(flatten(syntheticPage(1)));
+    // Submitted in one go: the first takes the worker, the second waits, the rest find the
+    // queue full — at once, without waiting for the worker.
+    const settled = await Promise.allSettled([1, 2, 3, 4].map(() => pool!.run(flatten(syntheticPage(1_000)))));
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({ code: -32001, data: { limit: 1, value: 1 } });
     await pool.close();
     expect(await failure(pool.run(flatten(syntheticPage(1))))).toMatchObject({ code: -32004 });
   });
