@@ -1,194 +1,619 @@
-// Analysis benchmark, in one run on one Chrome binary and the same generated pages:
-//  1. flattening 20 snapshots of a 5,000-control page on the worker pool vs inline on the
-//     main thread — throughput, and the main thread's event-loop delay while it runs;
-//  2. tab.snapshot end to end over tabvisor's real WebSocket for ~100, ~1,000 and ~5,000
-//     interactive elements — latency, where the time goes, event-loop delay;
+// Analysis benchmark: what moving snapshot analysis off the main thread buys, in one run, on
+// one Chrome binary and the same generated pages (served from 127.0.0.1):
+//
+//  1. flatten — the two raw CDP responses of a ~5,000-interactive-element page
+//     (DOMSnapshot.captureSnapshot, Accessibility.getFullAXTree) are captured once from a real
+//     Chrome, then flattened N times (a) on the analysis pool (one thread per CPU, warmed up,
+//     all tasks submitted at once, each with its own copy of the frames, transferred) and
+//     (b) inline on the main thread (runTask, the worker's own code, N times in a row), in
+//     rounds that alternate the two (this VM drifts a lot); figures are medians over rounds.
+//     Throughput, and the main thread's event-loop delay while it runs. Targets: pool
+//     throughput ≥ 1.7× inline, event-loop p99 < 20 ms with the pool (median round).
+//  2. tab.snapshot end to end over tabvisor's real WebSocket control channel, for pages with
+//     ~100, ~1,000 and ~5,000 interactive elements: latency, where the time goes (Chrome's
+//     capture vs the worker's flatten, from the snapshot's own stats) and event-loop delay.
 //  3. raw puppeteer-core's nearest hand-rolled equivalent on the same pages,
-//     page.accessibility.snapshot({ interestingOnly: true }), which parses the whole
-//     accessibility tree on the main thread — latency and event-loop delay beside it.
+//     page.accessibility.snapshot({ interestingOnly: true }) — puppeteer parses the whole
+//     accessibility tree on the main thread — latency and event-loop delay, with ratios.
 //
-//   npm run bench:analysis                 (5 rounds of 20 flattens, 15 snapshots per size)
-//   npm run bench:analysis -- --quick      (2 rounds of 10 flattens, 5 snapshots per size)
+//   npm run bench:analysis                 (5 rounds of 20 flattens, 15 snapshots per page size)
+//   npm run bench:analysis -- --quick      (2 rounds of 10 flattens, 4 snapshots per page size, 1 warm-up)
+//   counts can be set one by one: --rounds=N --flattens=N --snapshots=N --warmup=N
+//   --build                                (run `npm run build` first if dist/ is stale)
 //
-// The worker runs the compiled code in dist/: run `npm run build` first (npm test does).
+// The pool's worker runs the compiled code in dist/ while the inline side runs src/ through
+// tsx: the bench refuses to run on a stale dist/ (the two would not run the same code).
+//
+// Fairness rules: both sides are warmed up (the pool with 2 tasks per thread so thread start-up
+// and JIT are not counted, the main thread with 2 inline runs); the inline side yields to the
+// event loop between tasks, as a server answering one request at a time would, so its delay
+// figures are per-task stalls rather than one stall of the whole batch. In parts 2 and 3 both
+// browsers launch the same binary with tabvisor's lean flags and both stay alive; per page
+// size each side runs its calls as one block under its own event-loop histogram, and which
+// block goes first alternates from size to size. (Not call by call: an event-loop histogram
+// that is disabled and enabled again records the whole gap as one delay, and two cannot be
+// merged.) The tabvisor server and its client share this process, so tabvisor's event-loop
+// figures include the client's parse of each answer. Percentiles of latencies are
+// interpolated (with 15 samples a nearest-rank p95 would be the max).
+//
+// Run nothing else on the machine. Before each measurement (each flatten round, each snapshot
+// block) the bench waits (at most BENCH_QUIET_WAIT_MS, default 20 s, 5 s with --quick) until
+// processes other than this one and its browsers use under a quarter of a core, and it reports
+// the CPU they took during each measurement (from /proc): on 2 cores, one busy neighbour can
+// halve the pool's throughput.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page, type SerializedAXNode } from 'puppeteer-core';
 import { AnalysisPool, defaultWorkerFile } from '../src/analysis/pool.js';
 import { CAPTURED_STYLES } from '../src/analysis/page-model.js';
-import { runTask } from '../src/analysis/tasks.js';
-import { findChrome } from '../src/chrome/find.js';
-import { RawCdp, transferable } from '../src/chrome/raw-cdp.js';
-import { connect } from '../src/client/index.js';
-import { startTabvisor } from '../src/index.js';
-import { generatedPage } from '../test/integration/pages.js';
+import { runTask, type AnalysisTask, type TaskResults } from '../src/analysis/tasks.js';
+import { chromeVersion, findChrome } from '../src/chrome/find.js';
+import { chromeArgs, liveGroupMembers } from '../src/chrome/launch.js';
+import { RawCdp } from '../src/chrome/raw-cdp.js';
+import { connect, type TabvisorClient } from '../src/client/index.js';
+import { startTabvisor, type Tabvisor } from '../src/index.js';
+import { generatedPage, type GeneratedPage } from '../test/integration/pages.js';
 
-const quick = process.argv.includes('--quick');
-const FLATTENS = quick ? 10 : 20;
-const SNAPSHOTS = quick ? 5 : 15;
-const ROUNDS = quick ? 2 : 5;
-const WARMUP = 2;
+process.chdir(fileURLToPath(new URL('..', import.meta.url))); // dist/, src/ and bench-results/ are the repo's
+
+// ── options ─────────────────────────────────────────────────────────────────────────────
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const count = (name: string, full: number, short: number): number => {
+  const given = argv.find((a) => a.startsWith(`--${name}=`));
+  const value = given ? Number(given.split('=')[1]) : quick ? short : full;
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+};
+const FLATTENS = count('flattens', 20, 10);
+const ROUNDS = count('rounds', 5, 2);
+const SNAPSHOTS = count('snapshots', 15, 4);
+const WARMUP = count('warmup', 2, 1);
+// Wait at most this long, before each measurement, for other processes to leave the CPUs alone.
+const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_MS ?? (quick ? 5_000 : 20_000));
+const QUIET_CORES = 0.25;
+const FLATTEN_SIZE = 5_000;
 const SIZES = [100, 1_000, 5_000];
+const THREADS = availableParallelism();
 const TARGETS = { throughputRatio: 1.7, poolLoopP99Ms: 20 };
 
+// ── small helpers ───────────────────────────────────────────────────────────────────────
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Linearly interpolated percentile (R-7). */
 const pct = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+  if (!sorted.length) return NaN;
+  const at = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (at - lo);
 };
-const ms = (n: number) => `${n.toFixed(1)} ms`;
+const median = (values: number[]) => pct(values, 50);
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const fmtMs = (n: number) => `${n.toFixed(1)} ms`;
+const fmtRatio = (r: number) => `${r.toFixed(2)}×`;
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
-/** The main thread's event-loop delay while `work` runs (1 ms resolution), in ms. */
-async function underLoopMonitor<T>(work: () => Promise<T>): Promise<{ value: T; loop: { p50: number; p99: number; max: number } }> {
-  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 1 });
-  histogram.enable();
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+/** The main thread's event-loop delay (1 ms resolution); the histogram is in ns. */
+const loopHistogram = () => monitorEventLoopDelay({ resolution: 1 });
+const loopDelay = (h: IntervalHistogram): LoopDelay => ({
+  p50: round(h.percentile(50) / 1e6, 2),
+  p99: round(h.percentile(99) / 1e6, 2),
+  max: round(h.max / 1e6, 2),
+  samples: h.count,
+});
+async function underLoopMonitor<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; loop: LoopDelay }> {
+  const h = loopHistogram();
+  h.enable();
+  const t0 = performance.now();
   try {
     const value = await work();
-    return { value, loop: { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6, max: histogram.max / 1e6 } };
+    const ms = performance.now() - t0;
+    h.disable();
+    return { value, ms, loop: loopDelay(h) };
   } finally {
-    histogram.disable();
+    h.disable();
+  }
+}
+const fmtLoop = (l: LoopDelay) => `${fmtMs(l.p50)} / ${fmtMs(l.p99)} / ${fmtMs(l.max)}`;
+
+/** The worker runs dist/; the inline side runs src/. They must be the same code. */
+function staleDist(): string[] {
+  const stale: string[] = [];
+  for (const file of readdirSync('src/analysis')) {
+    if (!file.endsWith('.ts')) continue;
+    const built = `dist/src/analysis/${file.replace(/\.ts$/, '.js')}`;
+    let builtAt = 0;
+    try {
+      builtAt = statSync(built).mtimeMs;
+    } catch {
+      // missing
+    }
+    if (builtAt < statSync(`src/analysis/${file}`).mtimeMs) stale.push(`src/analysis/${file}`);
+  }
+  return stale;
+}
+function codeVersion(): { commit: string; dirty: string[] } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.slice(3));
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: [] };
   }
 }
 
-// Pages with ~N interactive elements: 10 of generatedPage's 16 element kinds are interactive.
-const pages = new Map(SIZES.map((n) => [n, generatedPage(Math.ceil((n * 16) / 10))]));
-const server = createServer((req, res) => {
-  const page = pages.get(Number((req.url ?? '/').slice(1)));
-  res.writeHead(page ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(page?.html ?? '');
-});
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const pageUrl = (n: number) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/${n}`;
+// Chrome processes not started by this run (a test suite, another bench) skew every timing on
+// a 2-core machine: counted at each section's start and reported.
+const ourGroups = new Set<number>();
+function foreignChrome(): number {
+  let found = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes('headless')) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && !ourGroups.has(Number(fields[2]))) found++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
 
+/** CPU time in jiffies: the whole machine's busy time, and this process's (every thread) plus its browsers'. */
+function cpuTicks(): { busy: number; ours: number; at: number } {
+  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = (cpu[0] ?? 0) + (cpu[1] ?? 0) + (cpu[2] ?? 0) + (cpu[5] ?? 0) + (cpu[6] ?? 0) + (cpu[7] ?? 0);
+  const own = (pid: number | 'self') => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime 15, pgrp 5
+    return { ticks: Number(fields[11]) + Number(fields[12]), pgrp: Number(fields[2]) };
+  };
+  let ours = own('self').ticks;
+  if (ourGroups.size) {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        const { ticks, pgrp } = own(Number(entry));
+        if (ourGroups.has(pgrp)) ours += ticks;
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return { busy, ours, at: performance.now() };
+}
+const TICKS_PER_S = 100; // USER_HZ on Linux
+/** Cores' worth of CPU that other processes used between two readings. */
+const othersCores = (a: ReturnType<typeof cpuTicks>, b: ReturnType<typeof cpuTicks>) =>
+  round(Math.max(0, b.busy - a.busy - (b.ours - a.ours)) / TICKS_PER_S / ((b.at - a.at) / 1000), 2);
+/** Wait (bounded) until other processes leave the CPUs alone; returns their load when we go. */
+async function waitForQuiet(): Promise<{ waitedMs: number; othersCores: number }> {
+  const start = performance.now();
+  for (;;) {
+    const a = cpuTicks();
+    await sleep(500);
+    const others = othersCores(a, cpuTicks());
+    const waitedMs = performance.now() - start;
+    if (others < QUIET_CORES || waitedMs >= QUIET_WAIT_MS) {
+      if (others >= QUIET_CORES) log(`WARNING: other processes still use ${others} cores after ${Math.round(waitedMs / 1000)} s; measuring anyway`);
+      return { waitedMs: Math.round(waitedMs), othersCores: others };
+    }
+  }
+}
+/** Run a measurement after waiting for a quiet machine, recording the others' CPU during it. */
+const conditions: Record<string, { waitedMs: number; othersCoresBefore: number; othersCoresDuring: number; selfCores: number; foreignChrome: number; loadavg1: number }> = {};
+async function measured<T>(name: string, work: () => Promise<T>, wait = true): Promise<T> {
+  const quiet = wait ? await waitForQuiet() : { waitedMs: 0, othersCores: NaN };
+  const foreign = foreignChrome();
+  const before = cpuTicks();
+  const selfBefore = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await work();
+  const self = process.cpuUsage(selfBefore);
+  const selfCores = round((self.user + self.system) / 1000 / (performance.now() - t0), 2);
+  const during = othersCores(before, cpuTicks());
+  conditions[name] = { waitedMs: quiet.waitedMs, othersCoresBefore: quiet.othersCores, othersCoresDuring: during, selfCores, foreignChrome: foreign, loadavg1: round(loadavg()[0] as number, 2) };
+  if (during >= QUIET_CORES || foreign) log(`${name}: other processes used ${during} cores during it (${foreign} foreign Chrome processes)`);
+  return value;
+}
+
+// ── preconditions: a fresh dist/ and a Chrome ───────────────────────────────────────────
+let stale = staleDist();
+if (stale.length && argv.includes('--build')) {
+  log(`dist/ is older than ${stale.join(', ')}: running npm run build`);
+  execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  stale = staleDist();
+}
+if (stale.length) {
+  console.error(`dist/ is stale (older than ${stale.join(', ')}): the pool's worker would not run the code the inline side runs.\nRun \`npm run build\` first, or pass --build.`);
+  process.exit(2);
+}
 const binary = await findChrome();
-log(`Chrome ${binary.path}; worker ${defaultWorkerFile()}; ${availableParallelism()} CPUs`);
-const rows: string[][] = [];
-const row = (...cells: string[]) => rows.push(cells);
-let browser: Browser | undefined;
+const version = await chromeVersion(binary.path).catch(() => 'unknown');
+const code = codeVersion();
+// tabvisor's lean flags, less those puppeteer sets itself (headless mode, profile, port).
+const leanFlags = chromeArgs(binary, '/unused').filter(
+  (a) => a !== 'about:blank' && !/^--(headless|user-data-dir|remote-debugging-port|remote-debugging-address)(=|$)/.test(a),
+);
+log(`${version} at ${binary.path} (${binary.source}); worker ${defaultWorkerFile()}; ${THREADS} CPUs, node ${process.version}`);
+
+// ── the pages: ~N interactive elements (10 of generatedPage's 16 slot kinds are interactive) ─
+const pages = new Map<number, GeneratedPage>(SIZES.map((n) => [n, generatedPage(Math.ceil((n * 16) / 10))]));
+const pageServer = createServer((req, res) => {
+  const page = pages.get(Number((req.url ?? '/').slice(1).split(/[?#]/)[0]));
+  if (!page) return void res.writeHead(404).end();
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page.html);
+});
+await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+const pageUrl = (n: number) => `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}/${n}`;
+const expected = (n: number) => (pages.get(n) as GeneratedPage).interactive.size;
+
+// ── what this run starts, so that all of it is closed at the end ────────────────────────
+const rawBrowsers = new Set<Browser>();
+async function rawLaunch(): Promise<Browser> {
+  const browser = await puppeteer.launch({
+    executablePath: binary.path,
+    headless: binary.headlessShell ? 'shell' : true,
+    args: leanFlags,
+    defaultViewport: null, // as tabvisor connects
+  });
+  rawBrowsers.add(browser);
+  const pid = browser.process()?.pid;
+  if (pid) ourGroups.add(pid);
+  return browser;
+}
+async function rawClose(browser: Browser): Promise<void> {
+  await browser.close();
+  rawBrowsers.delete(browser);
+}
+let pool: AnalysisPool | null = null;
+let tv: Tabvisor | null = null;
+let client: TabvisorClient | null = null;
+
+interface Row {
+  section: string;
+  metric: string;
+  n: string;
+  baseline: string;
+  tabvisor: string;
+  ratio: string;
+  target: string;
+  verdict: '' | 'PASS' | 'FAIL';
+}
+const rows: Row[] = [];
+const results: Record<string, unknown> = {
+  at: new Date().toISOString(),
+  quick,
+  counts: { rounds: ROUNDS, flattens: FLATTENS, snapshots: SNAPSHOTS, warmup: WARMUP, threads: THREADS },
+  environment: { node: process.version, cpus: THREADS, loadavgAtStart: loadavg() },
+  chrome: { ...binary, version },
+  code,
+  targets: TARGETS,
+};
+const verdict = (ok: boolean): Row['verdict'] => (ok ? 'PASS' : 'FAIL');
+let failure: unknown = null;
 
 try {
-  // ── 1. flatten on the pool vs inline ─────────────────────────────────────────────────
-  browser = await puppeteer.launch({ executablePath: binary.path, headless: 'shell', args: ['--no-sandbox'] });
-  const page = await browser.newPage();
-  await page.goto(pageUrl(5_000));
-  const endpoint = new URL(browser.wsEndpoint());
-  endpoint.pathname = `/devtools/page/${(page.target() as unknown as { _targetId: string })._targetId}`;
-  const raw = await RawCdp.connect(endpoint.href);
-  const dom = await raw.send('DOMSnapshot.captureSnapshot', { computedStyles: CAPTURED_STYLES, includeDOMRects: false });
-  const ax = await raw.send('Accessibility.getFullAXTree', {});
-  raw.close();
-  log(`captured 5,000-control page: DOM snapshot ${(dom.length / 1e6).toFixed(1)} MB, accessibility tree ${(ax.length / 1e6).toFixed(1)} MB`);
-  // Each task gets its own copy of the frames, made before any timing: in the runtime the
-  // frame's buffer is handed over as received, with no copy.
-  const task = () => {
-    const d = transferable(Buffer.from(dom));
-    const a = transferable(Buffer.from(ax));
-    return { task: { kind: 'flatten' as const, dom: d, ax: a, filter: 'interactive' as const, maxNodes: 100_000 }, transfer: [d.buffer, a.buffer] };
-  };
-  const batch = () => Array.from({ length: FLATTENS }, task);
-
-  // Rounds alternate pool and inline so that the machine's drift falls on both; the figures
-  // are the medians over the rounds.
-  const pool = new AnalysisPool({ threads: availableParallelism() });
-  await Promise.all(Array.from({ length: availableParallelism() * 2 }, () => pool.run(task().task)));
-  const rounds: { poolMs: number; inlineMs: number; poolLoop: { p99: number; max: number }; inlineLoop: { p99: number; max: number } }[] = [];
-  const counts = new Set<number>();
-  for (let round = 0; round < ROUNDS; round++) {
-    const poolTasks = batch();
-    const started = performance.now();
-    const onPool = await underLoopMonitor(() => Promise.all(poolTasks.map(({ task: t, transfer }) => pool.run(t, { transfer }))));
-    const poolMs = performance.now() - started;
-
-    const inlineTasks = batch();
-    const inlineStarted = performance.now();
-    const inline = await underLoopMonitor(async () => {
-      const results = [];
-      for (const { task: t } of inlineTasks) {
-        results.push((await runTask(t)) as Awaited<ReturnType<AnalysisPool['run']>>);
-        await new Promise((r) => setImmediate(r)); // let the monitor see each task's stall
-      }
-      return results;
-    });
-    const inlineMs = performance.now() - inlineStarted;
-    for (const r of [...onPool.value, ...inline.value]) counts.add((r as { nodes: unknown[] }).nodes.length);
-    rounds.push({ poolMs, inlineMs, poolLoop: onPool.loop, inlineLoop: inline.loop });
-    log(`round ${round + 1}: pool ${poolMs.toFixed(0)} ms, inline ${inlineMs.toFixed(0)} ms`);
-  }
-  await pool.close();
-  if (counts.size !== 1) throw new Error(`pool and inline disagree on the node count: ${[...counts].join(', ')}`);
-  const poolMs = pct(rounds.map((r) => r.poolMs), 50);
-  const inlineMs = pct(rounds.map((r) => r.inlineMs), 50);
-  const onPool = { loop: { p99: pct(rounds.map((r) => r.poolLoop.p99), 50), max: Math.max(...rounds.map((r) => r.poolLoop.max)) } };
-  const inline = { loop: { p99: pct(rounds.map((r) => r.inlineLoop.p99), 50), max: Math.max(...rounds.map((r) => r.inlineLoop.max)) } };
-  const poolRate = (FLATTENS / poolMs) * 1000;
-  const inlineRate = (FLATTENS / inlineMs) * 1000;
-  const ratio = poolRate / inlineRate;
-  row('flatten', `${FLATTENS} × 5,000-control page (${[...counts][0]} nodes), median of ${ROUNDS} rounds`, 'inline (main thread)', 'pool', 'ratio', 'target', '');
-  row('flatten', 'throughput', `${inlineRate.toFixed(1)}/s (${ms(inlineMs)})`, `${poolRate.toFixed(1)}/s (${ms(poolMs)})`, `${ratio.toFixed(2)}×`, `≥ ${TARGETS.throughputRatio}×`, ratio >= TARGETS.throughputRatio ? 'PASS' : 'FAIL');
-  row('flatten', 'event-loop delay p99', ms(inline.loop.p99), ms(onPool.loop.p99), '', `< ${TARGETS.poolLoopP99Ms} ms`, onPool.loop.p99 < TARGETS.poolLoopP99Ms ? 'PASS' : 'FAIL');
-  row('flatten', 'event-loop delay max (all rounds)', ms(inline.loop.max), ms(onPool.loop.max), '', '', '');
-  await browser.close();
-  browser = undefined;
-
-  // ── 2 and 3. tab.snapshot over the channel vs raw puppeteer's accessibility snapshot ──
-  const tabvisor = await startTabvisor({ port: 0, binary });
-  const client = await connect(tabvisor.url, { client: 'bench' });
-  browser = await puppeteer.launch({ executablePath: binary.path, headless: 'shell', args: ['--no-sandbox'] });
+  // ── 1. flatten: the pool vs the main thread ───────────────────────────────────────────
+  log(`capturing the ~${FLATTEN_SIZE.toLocaleString('en')}-element page's DOM snapshot and accessibility tree`);
+  const captureBrowser = await rawLaunch();
+  const capturePage = await captureBrowser.newPage();
+  await capturePage.goto(pageUrl(FLATTEN_SIZE), { waitUntil: 'load' });
+  const session = await capturePage.createCDPSession();
+  const { targetInfo } = await session.send('Target.getTargetInfo');
+  await session.detach();
+  const endpoint = new URL(captureBrowser.wsEndpoint());
+  endpoint.pathname = `/devtools/page/${targetInfo.targetId}`;
+  const cdp = await RawCdp.connect(endpoint.href);
+  let dom: Buffer;
+  let ax: Buffer;
+  const captureMs = { dom: 0, ax: 0 };
   try {
-    const { instanceId } = await client.call('instance.create', {});
-    row('snapshot', 'interactive elements', 'raw a11y snapshot', 'tab.snapshot (ws)', 'ratio', '', '');
-    for (const n of SIZES) {
-      const { tabId } = await client.call('tab.open', { instanceId, url: pageUrl(n) });
-      const rawPage = await browser.newPage();
-      await rawPage.goto(pageUrl(n));
-      const ours: number[] = [];
-      const theirs: number[] = [];
-      const capture: number[] = [];
-      const flatten: number[] = [];
-      let nodes = 0;
-      for (let i = 0; i < WARMUP; i++) {
-        await client.call('tab.snapshot', { tabId });
-        await rawPage.accessibility.snapshot({ interestingOnly: true });
-      }
-      const oursRun = await underLoopMonitor(async () => {
-        for (let i = 0; i < SNAPSHOTS; i++) {
-          const t0 = performance.now();
-          const snap = await client.call('tab.snapshot', { tabId });
-          ours.push(performance.now() - t0);
-          capture.push(snap.stats.captureMs);
-          flatten.push(snap.stats.flattenMs);
-          nodes = snap.nodes.length;
-        }
-      });
-      const theirsRun = await underLoopMonitor(async () => {
-        for (let i = 0; i < SNAPSHOTS; i++) {
-          const t0 = performance.now();
-          await rawPage.accessibility.snapshot({ interestingOnly: true });
-          theirs.push(performance.now() - t0);
-        }
-      });
-      await rawPage.close();
-      await client.call('tab.close', { tabId });
-      const r = pct(ours, 50) / pct(theirs, 50);
-      row('snapshot', `${nodes}: latency p50`, ms(pct(theirs, 50)), ms(pct(ours, 50)), `${r.toFixed(2)}×`, '', '');
-      row('snapshot', `${nodes}: latency p95 / max`, `${ms(pct(theirs, 95))} / ${ms(Math.max(...theirs))}`, `${ms(pct(ours, 95))} / ${ms(Math.max(...ours))}`, '', '', '');
-      row('snapshot', `${nodes}: Chrome capture / worker flatten p50`, '', `${ms(pct(capture, 50))} / ${ms(pct(flatten, 50))}`, '', '', '');
-      row('snapshot', `${nodes}: event-loop delay p99 / max`, `${ms(theirsRun.loop.p99)} / ${ms(theirsRun.loop.max)}`, `${ms(oursRun.loop.p99)} / ${ms(oursRun.loop.max)}`, '', '', '');
-    }
+    // One after the other, to see what each costs Chrome (tabvisor sends both at once).
+    let t0 = performance.now();
+    dom = await cdp.send('DOMSnapshot.captureSnapshot', { computedStyles: CAPTURED_STYLES, includeDOMRects: false });
+    captureMs.dom = round(performance.now() - t0);
+    t0 = performance.now();
+    ax = await cdp.send('Accessibility.getFullAXTree', {});
+    captureMs.ax = round(performance.now() - t0);
   } finally {
-    await client.close();
-    await tabvisor.close();
+    cdp.close();
   }
+  await rawClose(captureBrowser); // no Chrome competes for the CPUs while flattening
+  log(`DOM snapshot ${(dom.byteLength / 2 ** 20).toFixed(1)} MB (${captureMs.dom} ms), accessibility tree ${(ax.byteLength / 2 ** 20).toFixed(1)} MB (${captureMs.ax} ms)`);
+
+  /** A task with its own copies of the frames, each over an exactly-sized ArrayBuffer. */
+  const flattenTask = () => {
+    const d = new Uint8Array(dom.byteLength);
+    d.set(dom);
+    const a = new Uint8Array(ax.byteLength);
+    a.set(ax);
+    const task: Extract<AnalysisTask, { kind: 'flatten' }> = { kind: 'flatten', dom: d, ax: a, filter: 'interactive', maxNodes: 100_000 };
+    return { task, transfer: [d.buffer, a.buffer] };
+  };
+  type Flattened = TaskResults['flatten'];
+  const asFlattened = (r: unknown): Flattened => {
+    if (!r || typeof r !== 'object' || !('nodes' in r)) throw new Error(`flatten failed: ${JSON.stringify(r).slice(0, 300)}`);
+    return r as Flattened;
+  };
+
+  log(`flatten: ${ROUNDS} rounds of ${FLATTENS} tasks on the pool (${THREADS} threads, warmed with ${THREADS * 2} tasks) and inline (warmed with ${WARMUP} runs)`);
+  pool = new AnalysisPool({ threads: THREADS });
+  const warm = Array.from({ length: THREADS * 2 }, flattenTask);
+  await Promise.all(warm.map(({ task, transfer }) => (pool as AnalysisPool).run(task, { transfer })));
+  for (let i = 0; i < WARMUP; i++) asFlattened(await runTask(flattenTask().task));
+  interface Half {
+    ms: number;
+    loop: LoopDelay;
+    taskMs: number[];
+    others: number;
+    /** CPU this process (every thread, V8's GC helpers included) used, in cores. */
+    selfCores: number;
+  }
+  const rounds: { pool: Half; inline: Half }[] = [];
+  const nodeCounts = new Set<number>();
+  for (let k = 0; k < ROUNDS; k++) {
+    await waitForQuiet();
+    const runPool = async (): Promise<Half> => {
+      const tasks = Array.from({ length: FLATTENS }, flattenTask); // copies made before the clock starts
+      const name = `flatten round ${k + 1} pool`;
+      const run = await measured(name, () => underLoopMonitor(() => Promise.all(tasks.map(({ task, transfer }) => (pool as AnalysisPool).run(task, { transfer })))), false);
+      const out = run.value.map(asFlattened);
+      for (const r of out) nodeCounts.add(r.nodes.length);
+      return { ms: run.ms, loop: run.loop, taskMs: out.map((r) => r.stats.flattenMs), others: conditions[name]?.othersCoresDuring ?? NaN, selfCores: conditions[name]?.selfCores ?? NaN };
+    };
+    const runInline = async (): Promise<Half> => {
+      const tasks = Array.from({ length: FLATTENS }, flattenTask);
+      const name = `flatten round ${k + 1} inline`;
+      const run = await measured(
+        name,
+        () =>
+          underLoopMonitor(async () => {
+            const out: Flattened[] = [];
+            for (const { task } of tasks) {
+              out.push(asFlattened(await runTask(task)));
+              await new Promise((r) => setImmediate(r)); // yield, as a server between two requests
+            }
+            return out;
+          }),
+        false,
+      );
+      for (const r of run.value) nodeCounts.add(r.nodes.length);
+      return { ms: run.ms, loop: run.loop, taskMs: run.value.map((r) => r.stats.flattenMs), others: conditions[name]?.othersCoresDuring ?? NaN, selfCores: conditions[name]?.selfCores ?? NaN };
+    };
+    // Alternate which goes first: a half that follows the other inherits its garbage.
+    let r: { pool: Half; inline: Half };
+    if (k % 2 === 0) {
+      const pooled = await runPool();
+      r = { pool: pooled, inline: await runInline() };
+    } else {
+      const inlined = await runInline();
+      r = { inline: inlined, pool: await runPool() };
+    }
+    rounds.push(r);
+    log(`round ${k + 1}: pool ${r.pool.ms.toFixed(0)} ms (loop p99 ${r.pool.loop.p99} ms), inline ${r.inline.ms.toFixed(0)} ms; others took ${r.pool.others} / ${r.inline.others} cores`);
+  }
+  // One task at a time on the pool: a worker's own speed, without a second task beside it.
+  const alone: number[] = [];
+  await waitForQuiet();
+  for (let i = 0; i < Math.min(FLATTENS, 6); i++) {
+    const { task, transfer } = flattenTask();
+    alone.push(asFlattened(await pool.run(task, { transfer })).stats.flattenMs);
+  }
+  const poolStats = pool.stats();
+  await pool.close();
+  pool = null;
+
+  if (nodeCounts.size !== 1) throw new Error(`SANITY: the pool and the inline runs disagree on the node count: ${[...nodeCounts].join(', ')}`);
+  const flatNodes = [...nodeCounts][0] as number;
+  if (flatNodes !== expected(FLATTEN_SIZE)) log(`WARNING: flatten returned ${flatNodes} nodes, the page has ${expected(FLATTEN_SIZE)} interactive elements`);
+  const side = (k: 'pool' | 'inline') => {
+    const halves = rounds.map((r) => r[k]);
+    return {
+      ms: median(halves.map((h) => h.ms)),
+      msMin: Math.min(...halves.map((h) => h.ms)),
+      msMax: Math.max(...halves.map((h) => h.ms)),
+      taskMs: halves.flatMap((h) => h.taskMs),
+      loopP50: median(halves.map((h) => h.loop.p50)),
+      loopP99: median(halves.map((h) => h.loop.p99)),
+      loopP99Worst: Math.max(...halves.map((h) => h.loop.p99)),
+      loopMax: Math.max(...halves.map((h) => h.loop.max)),
+      others: halves.map((h) => h.others),
+      selfCores: median(halves.map((h) => h.selfCores)),
+    };
+  };
+  const onPool = side('pool');
+  const inline = side('inline');
+  const poolRate = (FLATTENS / onPool.ms) * 1000;
+  const inlineRate = (FLATTENS / inline.ms) * 1000;
+  const throughputRatio = poolRate / inlineRate;
+  const perRoundRatios = rounds.map((r) => r.inline.ms / r.pool.ms);
+  const n = `${ROUNDS}×${FLATTENS}`;
+  rows.push(
+    { section: 'flatten', metric: `wall time, ${FLATTENS} × ${flatNodes}-node page, median round (min–max)`, n, baseline: `${fmtMs(inline.ms)} (${inline.msMin.toFixed(0)}–${inline.msMax.toFixed(0)})`, tabvisor: `${fmtMs(onPool.ms)} (${onPool.msMin.toFixed(0)}–${onPool.msMax.toFixed(0)})`, ratio: fmtRatio(onPool.ms / inline.ms), target: '', verdict: '' },
+    { section: 'flatten', metric: 'throughput (snapshots/s), median round', n, baseline: inlineRate.toFixed(2), tabvisor: poolRate.toFixed(2), ratio: fmtRatio(throughputRatio), target: `≥ ${TARGETS.throughputRatio}×`, verdict: verdict(throughputRatio >= TARGETS.throughputRatio) },
+    { section: 'flatten', metric: 'throughput ratio per round', n, baseline: '', tabvisor: '', ratio: perRoundRatios.map((r) => r.toFixed(2)).join(' '), target: '', verdict: '' },
+    { section: 'flatten', metric: 'one task (its flattenMs) p50 / max', n, baseline: `${fmtMs(median(inline.taskMs))} / ${fmtMs(Math.max(...inline.taskMs))}`, tabvisor: `${fmtMs(median(onPool.taskMs))} / ${fmtMs(Math.max(...onPool.taskMs))}`, ratio: fmtRatio(median(onPool.taskMs) / median(inline.taskMs)), target: '', verdict: '' },
+    { section: 'flatten', metric: 'one task alone on the pool (flattenMs) p50', n: `${alone.length}`, baseline: '', tabvisor: fmtMs(median(alone)), ratio: fmtRatio(median(alone) / median(inline.taskMs)), target: '', verdict: '' },
+    { section: 'flatten', metric: 'CPU this process used (cores), median round', n, baseline: `${inline.selfCores}`, tabvisor: `${onPool.selfCores}`, ratio: '', target: '', verdict: '' },
+    { section: 'flatten', metric: 'event-loop delay p50, median round', n, baseline: fmtMs(inline.loopP50), tabvisor: fmtMs(onPool.loopP50), ratio: '', target: '', verdict: '' },
+    { section: 'flatten', metric: 'event-loop delay p99, median round', n, baseline: fmtMs(inline.loopP99), tabvisor: fmtMs(onPool.loopP99), ratio: fmtRatio(onPool.loopP99 / inline.loopP99), target: `pool < ${TARGETS.poolLoopP99Ms} ms`, verdict: verdict(onPool.loopP99 < TARGETS.poolLoopP99Ms) },
+    { section: 'flatten', metric: 'event-loop delay p99, worst round', n, baseline: fmtMs(inline.loopP99Worst), tabvisor: fmtMs(onPool.loopP99Worst), ratio: '', target: '', verdict: '' },
+    { section: 'flatten', metric: 'event-loop delay max, all rounds', n, baseline: fmtMs(inline.loopMax), tabvisor: fmtMs(onPool.loopMax), ratio: '', target: '', verdict: '' },
+    { section: 'flatten', metric: 'CPU other processes took, per round (cores)', n: '', baseline: inline.others.join(' '), tabvisor: onPool.others.join(' '), ratio: '', target: '', verdict: '' },
+  );
+  results.flatten = {
+    frames: { domBytes: dom.byteLength, axBytes: ax.byteLength, captureMs },
+    nodes: flatNodes,
+    expectedInteractive: expected(FLATTEN_SIZE),
+    rounds: rounds.map((r) => ({ pool: { ...r.pool, ms: round(r.pool.ms, 2) }, inline: { ...r.inline, ms: round(r.inline.ms, 2) } })),
+    pool: { ...onPool, perSecond: round(poolRate, 3), stats: poolStats, aloneTaskMs: alone },
+    inline: { ...inline, perSecond: round(inlineRate, 3) },
+    throughputRatio: round(throughputRatio, 3),
+  };
+
+  // ── 2 and 3. tab.snapshot over the WebSocket vs puppeteer's accessibility snapshot ─────
+  log('snapshots: starting tabvisor (one instance) and a puppeteer browser');
+  tv = await startTabvisor({ port: 0, binary });
+  client = await connect(tv.url, { client: 'bench-analysis' });
+  const created = await client.call('instance.create', {});
+  if (created.pid) ourGroups.add(created.pid);
+  const rawBrowser = await rawLaunch();
+  const perSize: Record<string, unknown> = {};
+  const countNodes = (node: SerializedAXNode | null): number => (node ? 1 + (node.children ?? []).reduce((sum, c) => sum + countNodes(c), 0) : 0);
+  for (const [k, size] of SIZES.entries()) {
+    const url = pageUrl(size);
+    const { tabId } = await client.call('tab.open', { instanceId: created.instanceId, url });
+    const rawPage: Page = await rawBrowser.newPage();
+    await rawPage.goto(url, { waitUntil: 'load' });
+
+    const ours = { ms: [] as number[], captureMs: [] as number[], flattenMs: [] as number[], totalMs: [] as number[], nodes: 0 };
+    const theirs = { ms: [] as number[], nodes: 0 };
+    const snapshotOurs = async (keep: boolean) => {
+      const t0 = performance.now();
+      const snap = await (client as TabvisorClient).call('tab.snapshot', { tabId });
+      const ms = performance.now() - t0;
+      if (!keep) return;
+      ours.ms.push(ms);
+      ours.captureMs.push(snap.stats.captureMs);
+      ours.flattenMs.push(snap.stats.flattenMs);
+      ours.totalMs.push(snap.stats.totalMs);
+      ours.nodes = snap.nodes.length;
+    };
+    const snapshotRaw = async (keep: boolean) => {
+      const t0 = performance.now();
+      const tree = await rawPage.accessibility.snapshot({ interestingOnly: true });
+      const ms = performance.now() - t0;
+      if (!keep) return;
+      theirs.ms.push(ms);
+      theirs.nodes = countNodes(tree);
+    };
+    for (let i = 0; i < WARMUP; i++) {
+      await snapshotOurs(false);
+      await snapshotRaw(false);
+    }
+    const runOurs = () => measured(`tab.snapshot ~${size}`, () => underLoopMonitor(async () => { for (let i = 0; i < SNAPSHOTS; i++) await snapshotOurs(true); }));
+    const runRaw = () => measured(`puppeteer a11y ~${size}`, () => underLoopMonitor(async () => { for (let i = 0; i < SNAPSHOTS; i++) await snapshotRaw(true); }));
+    log(`snapshots ~${size}: ${WARMUP} warm-up + ${SNAPSHOTS} each, ${k % 2 === 0 ? 'tabvisor' : 'puppeteer'} first`);
+    let ourLoop: LoopDelay;
+    let rawLoop: LoopDelay;
+    if (k % 2 === 0) {
+      ourLoop = (await runOurs()).loop;
+      rawLoop = (await runRaw()).loop;
+    } else {
+      rawLoop = (await runRaw()).loop;
+      ourLoop = (await runOurs()).loop;
+    }
+    await rawPage.close();
+    await client.call('tab.close', { tabId });
+    if (ours.nodes !== expected(size)) log(`WARNING: tab.snapshot returned ${ours.nodes} nodes, the page has ${expected(size)} interactive elements`);
+
+    const section = `snapshot ~${size.toLocaleString('en')}`;
+    const sn = `${SNAPSHOTS}`;
+    rows.push(
+      { section, metric: `latency p50 (tabvisor ${ours.nodes} nodes, puppeteer ${theirs.nodes})`, n: sn, baseline: fmtMs(median(theirs.ms)), tabvisor: fmtMs(median(ours.ms)), ratio: fmtRatio(median(ours.ms) / median(theirs.ms)), target: '', verdict: '' },
+      { section, metric: 'latency p95', n: sn, baseline: fmtMs(pct(theirs.ms, 95)), tabvisor: fmtMs(pct(ours.ms, 95)), ratio: fmtRatio(pct(ours.ms, 95) / pct(theirs.ms, 95)), target: '', verdict: '' },
+      { section, metric: 'latency max', n: sn, baseline: fmtMs(Math.max(...theirs.ms)), tabvisor: fmtMs(Math.max(...ours.ms)), ratio: fmtRatio(Math.max(...ours.ms) / Math.max(...theirs.ms)), target: '', verdict: '' },
+      { section, metric: 'tabvisor server: capture / flatten / total p50', n: sn, baseline: '', tabvisor: `${fmtMs(median(ours.captureMs))} / ${fmtMs(median(ours.flattenMs))} / ${fmtMs(median(ours.totalMs))}`, ratio: '', target: '', verdict: '' },
+      { section, metric: 'event-loop delay p50 / p99 / max', n: sn, baseline: fmtLoop(rawLoop), tabvisor: fmtLoop(ourLoop), ratio: '', target: '', verdict: '' },
+      { section, metric: 'event-loop delay p99', n: sn, baseline: fmtMs(rawLoop.p99), tabvisor: fmtMs(ourLoop.p99), ratio: fmtRatio(ourLoop.p99 / rawLoop.p99), target: '', verdict: '' },
+      { section, metric: 'event-loop delay max', n: sn, baseline: fmtMs(rawLoop.max), tabvisor: fmtMs(ourLoop.max), ratio: fmtRatio(ourLoop.max / rawLoop.max), target: '', verdict: '' },
+      { section, metric: 'CPU other processes took (cores)', n: '', baseline: `${conditions[`puppeteer a11y ~${size}`]?.othersCoresDuring}`, tabvisor: `${conditions[`tab.snapshot ~${size}`]?.othersCoresDuring}`, ratio: '', target: '', verdict: '' },
+    );
+    perSize[size] = {
+      url,
+      expectedInteractive: expected(size),
+      tabvisor: { nodes: ours.nodes, ms: ours.ms.map((v) => round(v, 2)), captureMs: ours.captureMs, flattenMs: ours.flattenMs, totalMs: ours.totalMs, loop: ourLoop },
+      puppeteer: { axNodes: theirs.nodes, ms: theirs.ms.map((v) => round(v, 2)), loop: rawLoop },
+    };
+  }
+  results.snapshots = perSize;
+  results.tabvisorPoolAfterSnapshots = (await client.call('system.health')).analysis;
+} catch (error) {
+  failure = error;
 } finally {
-  await browser?.close();
-  server.close();
+  // ── clean-up: every browser, the pool, tabvisor and its client, the page server ───────
+  for (const browser of rawBrowsers) await rawClose(browser).catch(() => {});
+  await pool?.close().catch(() => {});
+  await client?.close().catch(() => {});
+  await tv?.close().catch(() => {});
+  pageServer.closeAllConnections();
+  await new Promise<void>((resolve) => pageServer.close(() => resolve()));
 }
 
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-console.log(`\ntabvisor analysis benchmark — ${availableParallelism()} CPUs, Node ${process.version}, ${binary.path}\n`);
-for (const [i, r] of rows.entries()) {
-  console.log(line(r));
-  if (i === 0) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+// ── leak check: every Chrome process group this run started is gone ─────────────────────
+let left: number[] = [];
+for (let i = 0; i < 50; i++) {
+  left = (await Promise.all([...ourGroups].map((g) => liveGroupMembers(g)))).flat();
+  if (!left.length) break;
+  await sleep(100);
 }
+results.cleanup = { groups: [...ourGroups], left };
+
+// ── report ──────────────────────────────────────────────────────────────────────────────
+const header: Row = { section: 'section', metric: 'metric', n: 'n', baseline: 'baseline', tabvisor: 'tabvisor', ratio: 'ratio', target: 'target', verdict: '' };
+const keys = Object.keys(header) as (keyof Row)[];
+const widths = keys.map((k) => Math.max(header[k].length, ...rows.map((r) => r[k].length)));
+const line = (r: Row) => `| ${keys.map((k, i) => r[k].padEnd(widths[i] as number)).join(' | ')} |`;
+console.log(
+  `\ntabvisor bench-analysis — ${version}, ${binary.path} (${binary.source})\n` +
+    `${ROUNDS} rounds of ${FLATTENS} flattens on ${THREADS} threads vs inline, ${SNAPSHOTS} snapshots per page size (+${WARMUP} warm-up)${quick ? ' (quick)' : ''}; ` +
+    `node ${process.version}, ${THREADS} cpus\n` +
+    `tabvisor at ${code.commit}${code.dirty.length ? ` + uncommitted changes in ${code.dirty.join(', ')}` : ''}\n` +
+    'flatten: baseline = inline on the main thread, tabvisor = the analysis pool; ' +
+    'snapshot: baseline = puppeteer page.accessibility.snapshot({ interestingOnly: true }), tabvisor = tab.snapshot over the WebSocket\n',
+);
+console.log(line(header));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+const flat = results.flatten as { frames: { domBytes: number; axBytes: number; captureMs: { dom: number; ax: number } }; pool: { stats: { runTimeP50Ms: number; utilization: number } } } | undefined;
+if (flat) {
+  console.log(
+    `\nflatten input per task: DOM snapshot ${(flat.frames.domBytes / 2 ** 20).toFixed(1)} MB + accessibility tree ${(flat.frames.axBytes / 2 ** 20).toFixed(1)} MB ` +
+      `(Chrome took ${flat.frames.captureMs.dom} ms and ${flat.frames.captureMs.ax} ms to produce them, one after the other); ` +
+      `piscina runTime p50 ${flat.pool.stats.runTimeP50Ms} ms (warm-up tasks included)`,
+  );
+}
+const snaps = results.snapshots as Record<string, { puppeteer: { axNodes: number } }> | undefined;
+if (snaps) console.log(`puppeteer's interesting-only accessibility tree: ${SIZES.map((s) => `${snaps[s]?.puppeteer.axNodes} nodes (~${s})`).join(', ')}`);
+console.log(
+  `machine during each measurement (other processes' CPU in cores, before → during; this process's CPU in cores; waited for quiet; foreign Chrome):\n` +
+    Object.entries(conditions)
+      .map(([name, c]) => `  ${name}: others ${Number.isNaN(c.othersCoresBefore) ? '' : `${c.othersCoresBefore} → `}${c.othersCoresDuring}; self ${c.selfCores}; waited ${(c.waitedMs / 1000).toFixed(0)} s; ${c.foreignChrome} foreign Chrome`)
+      .join('\n'),
+);
+const busy = Object.entries(conditions).filter(([, c]) => c.othersCoresDuring >= QUIET_CORES || c.foreignChrome > 0);
+if (busy.length) {
+  console.log(`WARNING: other processes took CPU during: ${busy.map(([name, c]) => `${name} (${c.othersCoresDuring} cores)`).join(', ')}.`);
+  console.log('         Those figures are skewed by CPU contention (2 cores). Re-run on a quiet machine.');
+} else {
+  console.log('no other process took a noticeable share of the CPUs during any measurement');
+}
+if (left.length) console.log(`WARNING: ${left.length} Chrome processes started by this run are still alive: ${left.join(' ')}`);
+else console.log(`no Chrome process of this run is left (${ourGroups.size} browsers started)`);
+
+results.conditions = conditions;
+if (failure) {
+  results.error = failure instanceof Error ? failure.stack : String(failure);
+  console.error('\nbenchmark FAILED:', failure);
+}
+mkdirSync('bench-results', { recursive: true });
+writeFileSync('bench-results/analysis.json', `${JSON.stringify({ ...results, table: rows }, null, 2)}\n`);
+console.log('figures written to bench-results/analysis.json');
+process.exitCode = failure ? 1 : 0;
