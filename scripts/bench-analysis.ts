@@ -48,28 +48,21 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import puppeteer, { type Browser, type Page, type SerializedAXNode } from 'puppeteer-core';
+import { type Browser, type Page, type SerializedAXNode } from 'puppeteer-core';
 import { AnalysisPool, defaultWorkerFile } from '../src/analysis/pool.js';
 import { CAPTURED_STYLES } from '../src/analysis/page-model.js';
 import { runTask, type AnalysisTask, type TaskResults } from '../src/analysis/tasks.js';
 import { chromeVersion, findChrome } from '../src/chrome/find.js';
-import { chromeArgs, liveGroupMembers } from '../src/chrome/launch.js';
+import { liveGroupMembers } from '../src/chrome/launch.js';
 import { RawCdp } from '../src/chrome/raw-cdp.js';
 import { connect, type TabvisorClient } from '../src/client/index.js';
 import { startTabvisor, type Tabvisor } from '../src/index.js';
 import { generatedPage, type GeneratedPage } from '../test/integration/pages.js';
+import { count, fmtMs, fmtRatio, hasFlag, launchRaw, log, quick, rawLaunchOptions, round, sleep } from './bench-common.js';
 
 process.chdir(fileURLToPath(new URL('..', import.meta.url))); // dist/, src/ and bench-results/ are the repo's
 
 // ── options ─────────────────────────────────────────────────────────────────────────────
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const count = (name: string, full: number, short: number): number => {
-  const given = argv.find((a) => a.startsWith(`--${name}=`));
-  const value = given ? Number(given.split('=')[1]) : quick ? short : full;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-};
 const FLATTENS = count('flattens', 20, 10);
 const ROUNDS = count('rounds', 5, 2);
 const SNAPSHOTS = count('snapshots', 15, 4);
@@ -83,7 +76,6 @@ const THREADS = availableParallelism();
 const TARGETS = { throughputRatio: 1.7, poolLoopP99Ms: 20 };
 
 // ── small helpers ───────────────────────────────────────────────────────────────────────
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Linearly interpolated percentile (R-7). */
 const pct = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -94,10 +86,6 @@ const pct = (values: number[], p: number): number => {
   return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (at - lo);
 };
 const median = (values: number[]) => pct(values, 50);
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-const fmtMs = (n: number) => `${n.toFixed(1)} ms`;
-const fmtRatio = (r: number) => `${r.toFixed(2)}×`;
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 interface LoopDelay {
   p50: number;
@@ -235,7 +223,7 @@ async function measured<T>(name: string, work: () => Promise<T>, wait = true): P
 
 // ── preconditions: a fresh dist/ and a Chrome ───────────────────────────────────────────
 let stale = staleDist();
-if (stale.length && argv.includes('--build')) {
+if (stale.length && hasFlag('--build')) {
   log(`dist/ is older than ${stale.join(', ')}: running npm run build`);
   execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'pipe', 'inherit'] });
   stale = staleDist();
@@ -247,10 +235,7 @@ if (stale.length) {
 const binary = await findChrome();
 const version = await chromeVersion(binary.path).catch(() => 'unknown');
 const code = codeVersion();
-// tabvisor's lean flags, less those puppeteer sets itself (headless mode, profile, port).
-const leanFlags = chromeArgs(binary, '/unused').filter(
-  (a) => a !== 'about:blank' && !/^--(headless|user-data-dir|remote-debugging-port|remote-debugging-address)(=|$)/.test(a),
-);
+const rawOptions = rawLaunchOptions(binary);
 log(`${version} at ${binary.path} (${binary.source}); worker ${defaultWorkerFile()}; ${THREADS} CPUs, node ${process.version}`);
 
 // ── the pages: ~N interactive elements (10 of generatedPage's 16 slot kinds are interactive) ─
@@ -266,18 +251,7 @@ const expected = (n: number) => (pages.get(n) as GeneratedPage).interactive.size
 
 // ── what this run starts, so that all of it is closed at the end ────────────────────────
 const rawBrowsers = new Set<Browser>();
-async function rawLaunch(): Promise<Browser> {
-  const browser = await puppeteer.launch({
-    executablePath: binary.path,
-    headless: binary.headlessShell ? 'shell' : true,
-    args: leanFlags,
-    defaultViewport: null, // as tabvisor connects
-  });
-  rawBrowsers.add(browser);
-  const pid = browser.process()?.pid;
-  if (pid) ourGroups.add(pid);
-  return browser;
-}
+const rawLaunch = () => launchRaw(rawOptions, rawBrowsers, ourGroups);
 async function rawClose(browser: Browser): Promise<void> {
   await browser.close();
   rawBrowsers.delete(browser);

@@ -20,22 +20,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import pino from 'pino';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { type Browser, type Page } from 'puppeteer-core';
 import { findChrome } from '../src/chrome/find.js';
-import { chromeArgs, liveGroupMembers } from '../src/chrome/launch.js';
+import { liveGroupMembers } from '../src/chrome/launch.js';
 import { processTree, readProcessMemory, type ProcessMemory } from '../src/chrome/memory.js';
 import { connect, type EventMessage, type ParamsOf, type TabvisorClient } from '../src/client/index.js';
 import { startTabvisor, type Tabvisor } from '../src/index.js';
+import { count, fmtMs, fmtRatio, launchRaw, log, quick, rawLaunchOptions, round, sleep } from './bench-common.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const count = (name: string, full: number, short: number): number => {
-  const given = argv.find((a) => a.startsWith(`--${name}=`));
-  const value = given ? Number(given.split('=')[1]) : quick ? short : full;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-};
 const LAUNCHES = count('launches', 15, 3);
 const NAVIGATIONS = count('navigations', 300, 40);
 const MEMORY_NAVIGATIONS = count('memory-navigations', 100, 20);
@@ -50,7 +43,6 @@ const RUN_MARKER = `BENCH_LIFECYCLE_RUN=${randomUUID()}`;
 process.env.BENCH_LIFECYCLE_RUN = RUN_MARKER.split('=')[1];
 
 // ── small helpers ───────────────────────────────────────────────────────────────────────
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => {
   const t0 = performance.now();
   const value = await f();
@@ -62,12 +54,8 @@ const pct = (values: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 };
 const median = (values: number[]) => pct(values, 50);
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const MB = 2 ** 20;
-const fmtMs = (n: number) => `${n.toFixed(1)} ms`;
 const fmtMb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
-const fmtRatio = (r: number) => `${r.toFixed(2)}×`;
-const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 function headlessPids(): number[] {
   try {
@@ -242,23 +230,9 @@ const pageUrl = (i: number) => PAGES[i % 2] as string;
 
 // ── the two contenders ──────────────────────────────────────────────────────────────────
 const binary = await findChrome();
-// tabvisor's lean flags, less those puppeteer sets itself (headless mode, profile, port).
-const leanFlags = chromeArgs(binary, '/unused').filter(
-  (a) => a !== 'about:blank' && !/^--(headless|user-data-dir|remote-debugging-port|remote-debugging-address)(=|$)/.test(a),
-);
+const rawOptions = rawLaunchOptions(binary);
 const rawBrowsers = new Set<Browser>();
-async function rawLaunch(): Promise<Browser> {
-  const browser = await puppeteer.launch({
-    executablePath: binary.path,
-    headless: binary.headlessShell ? 'shell' : true,
-    args: leanFlags,
-    defaultViewport: null,
-  });
-  rawBrowsers.add(browser);
-  const pid = browser.process()?.pid;
-  if (pid) ourGroups.add(pid);
-  return browser;
-}
+const rawLaunch = () => launchRaw(rawOptions, rawBrowsers, ourGroups);
 async function rawClose(browser: Browser): Promise<void> {
   const pid = browser.process()?.pid;
   await browser.close();
@@ -323,7 +297,7 @@ const results: Record<string, unknown> = {
   environment: { node: process.version, cpus: cpus().length, loadavgAtStart: loadavg(), foreignChromeAtStart: foreignAtStart },
   chrome: { ...binary, version: hello.chrome.version },
   code,
-  rawLaunchOptions: { headless: binary.headlessShell ? 'shell' : true, args: leanFlags, defaultViewport: null },
+  rawLaunchOptions: { headless: rawOptions.headless, args: rawOptions.args, defaultViewport: null },
   targets: TARGETS,
 };
 const verdict = (ok: boolean): Row['verdict'] => (ok ? 'PASS' : 'MISS');
