@@ -21,7 +21,7 @@ const BUTTON_INPUTS = new Set(['button', 'submit', 'reset', 'image']);
 
 export function auditPage(dom: DomSnapshot, ax: AXSource, events: PageEvents): AuditFinding[] {
   // Rendered images and controls, and every <label> (a hidden one still labels its field).
-  const { elements } = buildPageModel(dom, ax, (e) => e.tag === 'label' || (e.visible && (e.tag === 'img' || e.interactive)));
+  const { elements } = buildPageModel(dom, ax, (e) => e.tag === 'label' || (e.visible && (e.tag === 'img' || e.interactive)), { attributes: true });
   const labelled = new Set<string>();
   for (const e of elements) if (e.tag === 'label' && e.attributes.get('for')) labelled.add(e.attributes.get('for') as string);
   const findings: AuditFinding[] = [];

@@ -108,7 +108,7 @@ export function buildPageModel(
   dom: DomSnapshot,
   source: AXSource,
   keep: (element: ElementSummary) => boolean,
-  options: { ownText?: boolean } = {},
+  options: { ownText?: boolean; attributes?: boolean } = {},
 ): { elements: PageElement[]; domNodes: number; axNodes: number } {
   const strings = dom.strings;
   const doc = dom.documents[0];
@@ -204,13 +204,16 @@ export function buildPageModel(
   }
 
   const elements = kept.map(({ i, tag, visible, interactive }) => {
+    // Every attribute only when asked for (the audit); the snapshot needs two, looked up.
     const attrs = new Map<string, string>();
-    const raw = attributes[i] ?? [];
-    for (let k = 0; k + 1 < raw.length; k += 2) attrs.set(str(raw[k]).toLowerCase(), str(raw[k + 1]));
-    const type = (attrs.get('type') ?? 'text').toLowerCase();
+    if (options.attributes) {
+      const raw = attributes[i] ?? [];
+      for (let k = 0; k + 1 < raw.length; k += 2) attrs.set(str(raw[k]).toLowerCase(), str(raw[k + 1]));
+    }
+    const type = (attr(i, 'type') ?? 'text').toLowerCase();
     const id = backendNodeId[i] ?? 0;
     const axNode = axByNode.get(id);
-    const explicitRole = firstToken(attrs.get('role'));
+    const explicitRole = firstToken(attr(i, 'role'));
     const role = axString(axNode?.role) || explicitRole || (tag === 'input' ? (INPUT_ROLES[type] ?? 'textbox') : (IMPLICIT_ROLES[tag] ?? 'generic'));
     const element: PageElement = {
       index: i,
