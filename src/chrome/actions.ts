@@ -3,6 +3,7 @@
 // (puppeteer's mouse and keyboard) or, where no input event exists, in the page.
 import type { KeyInput } from 'puppeteer-core';
 import { ErrorCode, TabvisorError, errorMessage, pageFailed } from '../errors.js';
+import { sleep } from '../wait.js';
 import type { TabHandle } from './tab.js';
 
 export type ActionName = 'click' | 'type' | 'fill' | 'press' | 'hover' | 'select' | 'scroll' | 'focus';
@@ -290,21 +291,6 @@ function area(q: number[]): number {
     sum += x1 * y2 - x2 * y1;
   }
   return Math.abs(sum) / 2;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export const staleRef = (ref: string) =>

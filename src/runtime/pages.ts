@@ -1,7 +1,7 @@
 // Driving and reading pages: snapshots with refs, actions, screenshots, text, diffs and
 // audits. Chrome is read over CDP, the heavy lifting runs on the analysis pool, and every
 // call is bounded by its request's signal (client gone, timeout) and its tab's (tab down).
-import { ErrorCode, TabvisorError, errorMessage, pageFailed, timedOut, unavailable } from '../errors.js';
+import { ErrorCode, TabvisorError, errorMessage, pageFailed, timedOut } from '../errors.js';
 import type { AnalysisPool } from '../analysis/pool.js';
 import type { FlatNode, SnapshotFilter } from '../analysis/page-model.js';
 import type { SnapshotDiff } from '../analysis/diff.js';
@@ -31,6 +31,8 @@ interface TabRefs {
   refs: Map<string, number>;
   byNode: Map<number, string>;
   history: SnapshotRecord[];
+  /** The last ref number given: refs count up for the tab's whole life, never reused. */
+  lastRef: number;
 }
 
 /** Snapshots kept per tab for analysis.diff (and whose refs stay valid). */
@@ -38,8 +40,6 @@ const HISTORY = 5;
 
 export class PageService {
   private readonly tabs = new Map<string, TabRefs>();
-  /** Refs count up per tab for its whole life: a ref is never reused for another element. */
-  private readonly refCounters = new Map<string, number>();
   private snapshotSeq = 0;
 
   constructor(
@@ -47,10 +47,7 @@ export class PageService {
     readonly pool: AnalysisPool,
   ) {
     runtime.onTransition((t) => {
-      if (t.kind === 'tab' && t.to === 'stopped') {
-        this.tabs.delete(t.actor);
-        this.refCounters.delete(t.actor);
-      }
+      if (t.kind === 'tab' && t.to === 'stopped') this.tabs.delete(t.actor);
     });
   }
 
@@ -60,11 +57,13 @@ export class PageService {
       for (let attempt = 0; ; attempt++) {
         const [read, title] = await Promise.all([this.read(handle, bounded), handle.title()]);
         const captureMs = performance.now() - started;
+        // A document committed while the page was read (or flattened, below): its refs would
+        // be stale at once, so read the new one.
+        if (handle.documentGeneration !== read.generation && attempt < 2) continue;
         const { nodes, stats } = await this.pool.run(
           { kind: 'flatten', dom: read.dom, ax: read.ax, filter: options.filter, maxNodes: options.maxNodes },
           { signal: bounded, transfer: [read.dom.buffer, read.ax.buffer] },
         );
-        // A document committed while the page was read: its refs would be stale at once.
         if (handle.documentGeneration !== read.generation && attempt < 2) continue;
         const record = this.record(tabId, handle, read.generation, options.filter, nodes);
         return {
@@ -177,7 +176,7 @@ export class PageService {
       const refs = this.refsFor(tabId, handle, read.generation);
       return {
         url: handle.page.url(),
-        findings: findings.map(({ backendNodeId, ...finding }) => (backendNodeId === undefined ? finding : { ...finding, ref: this.refOf(tabId, refs, backendNodeId) })),
+        findings: findings.map(({ backendNodeId, ...finding }) => (backendNodeId === undefined ? finding : { ...finding, ref: this.refOf(refs, backendNodeId) })),
       };
     });
   }
@@ -189,10 +188,7 @@ export class PageService {
    * itself (down → -32004, via Runtime.withTab). Failures Chrome reports become -32005.
    */
   private async onTab<T>(tabId: string, timeoutMs: number, request: AbortSignal, what: string, work: (handle: TabHandle, signal: AbortSignal) => Promise<T>): Promise<T> {
-    return this.runtime.withTab(tabId, async (tabSignal) => {
-      const view = this.runtime.tab(tabId);
-      const handle = this.runtime.world.instances.get(view.instanceId)?.tabs.get(tabId);
-      if (!handle) throw unavailable(`tab ${tabId}`, view.state, 1_000);
+    return this.runtime.withTab(tabId, async (handle, tabSignal) => {
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(timedOut(`${what} of tab ${tabId}`, timeoutMs)), timeoutMs);
       const bounded = AbortSignal.any([request, tabSignal, timeout.signal]);
@@ -200,8 +196,7 @@ export class PageService {
         return await work(handle, bounded);
       } catch (error) {
         if (bounded.aborted) throw bounded.reason;
-        if (error instanceof TabvisorError) throw error;
-        if (!handle.usable) throw unavailable(`tab ${tabId} (its target went away)`, 'recovering', 1_000);
+        if (error instanceof TabvisorError || !handle.usable) throw error; // withTab answers a gone target
         throw pageFailed(`${what} of tab ${tabId} failed`, { url: handle.page.url(), cause: errorMessage(error) });
       } finally {
         clearTimeout(timer);
@@ -219,18 +214,16 @@ export class PageService {
     let refs = this.tabs.get(tabId);
     if (!refs || refs.handle !== handle || refs.generation !== generation) {
       // A new page (tab recovered) or a new document: no old ref may point into it.
-      refs = { handle, generation, refs: new Map(), byNode: new Map(), history: refs?.history ?? [] };
+      refs = { handle, generation, refs: new Map(), byNode: new Map(), history: refs?.history ?? [], lastRef: refs?.lastRef ?? 0 };
       this.tabs.set(tabId, refs);
     }
     return refs;
   }
 
-  private refOf(tabId: string, refs: TabRefs, backendNodeId: number): string {
+  private refOf(refs: TabRefs, backendNodeId: number): string {
     let ref = refs.byNode.get(backendNodeId);
     if (!ref) {
-      const n = (this.refCounters.get(tabId) ?? 0) + 1;
-      this.refCounters.set(tabId, n);
-      ref = `e${n}`;
+      ref = `e${++refs.lastRef}`;
       refs.byNode.set(backendNodeId, ref);
       refs.refs.set(ref, backendNodeId);
     }
@@ -242,7 +235,7 @@ export class PageService {
     const nodes: SnapshotNode[] = [];
     const backendNodeIds: number[] = [];
     for (const { backendNodeId, ...rest } of flat) {
-      nodes.push({ ref: this.refOf(tabId, refs, backendNodeId), ...rest });
+      nodes.push({ ref: this.refOf(refs, backendNodeId), ...rest });
       backendNodeIds.push(backendNodeId);
     }
     const record: SnapshotRecord = { snapshotId: `s-${++this.snapshotSeq}`, filter, generation, nodes, backendNodeIds };

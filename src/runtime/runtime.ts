@@ -13,8 +13,9 @@ import {
   type ProbePolicy,
   type RestartPolicy,
 } from '../../machines/index.js';
-import { AnalysisPool, type AnalysisPoolOptions } from '../analysis/pool.js';
+import { AnalysisPool, type AnalysisPoolOptions, type PoolStats } from '../analysis/pool.js';
 import type { ChromeBinary } from '../chrome/find.js';
+import type { TabHandle } from '../chrome/tab.js';
 import { ErrorCode, TabvisorError, capacity, errorMessage, notFound, unavailable } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { usableStates, type InstanceState, type InstanceView, type TabState, type TabView, type Transition } from './views.js';
@@ -191,12 +192,16 @@ export class Runtime {
   }
 
   /**
-   * Run an operation on a usable tab. If the tab stops being usable meanwhile (renderer
-   * crash, hung page, browser gone), the call fails at once with -32004 instead of hanging.
+   * Run an operation on a usable tab's page. If the tab stops being usable meanwhile (renderer
+   * crash, hung page, browser gone), the call fails at once with -32004 instead of hanging;
+   * an error from a page whose target went away is -32004 too (puppeteer may report it before
+   * the machines hear of it, and the answer must be the same either way).
    */
-  async withTab<T>(tabId: string, operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async withTab<T>(tabId: string, operation: (handle: TabHandle, signal: AbortSignal) => Promise<T>): Promise<T> {
     const view = this.tab(tabId);
     if (!usableStates.has(view.state)) throw unavailable(`tab ${tabId}`, view.state, 1_000);
+    const handle = this.world.instances.get(view.instanceId)?.tabs.get(tabId);
+    if (!handle) throw unavailable(`tab ${tabId}`, view.state, 1_000);
     const controller = new AbortController();
     view.inflight.add(controller);
     view.lastUsedAt = Date.now();
@@ -204,7 +209,10 @@ export class Runtime {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
     });
     try {
-      return await Promise.race([operation(controller.signal), aborted]);
+      return await Promise.race([operation(handle, controller.signal), aborted]);
+    } catch (error) {
+      if (!(error instanceof TabvisorError) && !handle.usable) throw unavailable(`tab ${tabId} (its target went away)`, 'recovering', 1_000);
+      throw error;
     } finally {
       view.inflight.delete(controller);
       controller.abort(); // releases the race's listener; a no-op reason for a finished call
@@ -212,17 +220,12 @@ export class Runtime {
   }
 
   async navigate(tabId: string, url: string, waitUntil: 'load' | 'domcontentloaded' | 'networkidle', timeoutMs: number) {
-    return this.withTab(tabId, async () => {
-      const view = this.tab(tabId);
-      const handle = this.world.instance(view.instanceId).tabs.get(tabId);
-      if (!handle) throw unavailable(`tab ${tabId}`, view.state, 1_000);
+    return this.withTab(tabId, async (handle) => {
       let result;
       try {
         result = await handle.navigate(url, waitUntil, timeoutMs);
       } catch (error) {
-        // The browser or renderer went away under the call: puppeteer may say so before the
-        // machines hear of it, and the answer must be the same either way.
-        if (!handle.usable) throw unavailable(`tab ${tabId} (its target went away)`, 'recovering', 1_000);
+        if (!handle.usable) throw error; // withTab answers -32004
         if (error instanceof Error && error.name === 'TimeoutError') {
           throw new TabvisorError(ErrorCode.Timeout, `navigation to ${url} timed out after ${timeoutMs} ms`, { timeoutMs });
         }
@@ -233,11 +236,11 @@ export class Runtime {
     });
   }
 
-  health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number } {
+  health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number; analysis: PoolStats } {
     const instances: Record<string, number> = {};
     for (const view of this.instances.values()) instances[view.state] = (instances[view.state] ?? 0) + 1;
     const status = [...this.instances.values()].every((v) => v.state === 'healthy') ? 'ok' : 'degraded';
-    return { status, instances, uptimeMs: Date.now() - this.startedAt };
+    return { status, instances, uptimeMs: Date.now() - this.startedAt, analysis: this.pages.pool.stats() };
   }
 
   /** Stop every instance (graceful close, then kill of the group) and the actor system. */

@@ -36,6 +36,8 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     if (!view.shared && view.owner !== ctx.owner) throw forbidden(`instance ${instanceId} belongs to another client`);
     return view;
   };
+  /** A tab of an instance the caller may act on. */
+  const ownedTab = (tabId: string, ctx: CallContext): void => void owned(runtime.tab(tabId).instanceId, ctx);
   const describe = (view: InstanceView) => ({
     instanceId: view.instanceId,
     name: view.name,
@@ -65,7 +67,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
         maxInFlight: info.maxInFlight,
       },
     }),
-    'system.health': () => ({ ...runtime.health(), analysis: runtime.pages.pool.stats() }),
+    'system.health': () => runtime.health(),
     'instance.create': async (params, ctx) => {
       for (const arg of params.args ?? []) checkChromeArg(arg);
       const view = await runtime.createInstance(params, ctx.owner);
@@ -98,29 +100,29 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       return { tabs: tabs.map((t) => tabInfo(t.tabId)) };
     },
     'tab.close': async ({ tabId }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       await runtime.closeTab(tabId);
       return { closed: true as const };
     },
     'tab.navigate': async ({ tabId, url, waitUntil, timeoutMs }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       checkUrl(url, info.urlPolicy);
       return runtime.navigate(tabId, url, waitUntil ?? 'load', timeoutMs ?? 30_000);
     },
     'tab.snapshot': ({ tabId, filter, maxNodes, timeoutMs }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       return runtime.pages.snapshot(tabId, { filter: filter ?? 'interactive', maxNodes: maxNodes ?? 10_000, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
     },
     'tab.action': ({ tabId, timeoutMs, ...action }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       return runtime.pages.action(tabId, { ...action, timeoutMs: timeoutMs ?? 5_000 }, ctx.signal);
     },
     'tab.screenshot': ({ tabId, format, quality, fullPage, timeoutMs }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       return runtime.pages.screenshot(tabId, { format: format ?? 'png', quality, fullPage: fullPage ?? false, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
     },
     'tab.text': ({ tabId, maxChars, timeoutMs }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       return runtime.pages.text(tabId, { maxChars: maxChars ?? 1_000_000, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
     },
     'batch.navigate': (params, ctx) => {
@@ -146,18 +148,18 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       );
     },
     'analysis.diff': ({ tabId, since, to }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       return runtime.pages.diff(tabId, since, to, ctx.signal);
     },
     'analysis.visualDiff': (params, ctx) => {
-      if (params.tabId) owned(runtime.tab(params.tabId).instanceId, ctx);
+      if (params.tabId) ownedTab(params.tabId, ctx);
       return runtime.pages.visualDiff(
         { ...params, threshold: params.threshold ?? 0.1, diffImage: params.diffImage ?? false, fullPage: params.fullPage ?? false, timeoutMs: params.timeoutMs ?? 30_000 },
         ctx.signal,
       );
     },
     'analysis.audit': ({ tabId, timeoutMs }, ctx) => {
-      owned(runtime.tab(tabId).instanceId, ctx);
+      ownedTab(tabId, ctx);
       return runtime.pages.audit(tabId, { timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
     },
     'events.subscribe': ({ topics, instanceId }, ctx) => {

@@ -230,7 +230,7 @@ export class ControlServer {
           at: Date.now(),
         });
       }
-      this.publish('metrics', undefined, { health: runtime.health(), analysis: runtime.pages.pool.stats(), at: Date.now() });
+      this.publish('metrics', undefined, { health: runtime.health(), at: Date.now() });
     }, this.options.metricsIntervalMs ?? 5_000);
   }
 }
