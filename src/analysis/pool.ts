@@ -15,7 +15,7 @@ import type { AnalysisTask, InputError, TaskResults } from './tasks.js';
 export interface AnalysisPoolOptions {
   /** Worker threads; default one per CPU. */
   threads?: number;
-  /** An idle worker exits after this long (it holds ~10 MB; a new one boots in ~100 ms). */
+  /** An idle worker exits after this long (it holds ~8 MB; a new one boots in 40–160 ms, measured). */
   idleTimeoutMs?: number;
   /** Tasks waiting for a worker beyond this get -32001. */
   maxQueue?: number;
@@ -120,7 +120,7 @@ export class AnalysisPool {
   }
 
   /**
-   * Start a worker ahead of need (a cold one takes ~100 ms to boot), so the first snapshot
+   * Start a worker ahead of need (a cold one takes 40–160 ms to boot), so the first snapshot
    * of a new tab does not wait for it. A no-op while a worker is up.
    */
   warm(): void {
