@@ -1,7 +1,8 @@
 // Accessibility and health findings for a page: images without alt text, controls without an
 // accessible name, form fields without a label, and the console errors and failed requests
 // the tab saw since its last navigation.
-import { buildPageModel, type AXSource, type DomSnapshot, type PageElement } from './page-model.js';
+import type { DomTables } from './dom-scan.js';
+import { buildPageModel, type AXSource, type PageElement } from './page-model.js';
 
 export interface AuditFinding {
   kind: 'image-alt' | 'control-name' | 'input-label' | 'console-error' | 'page-error' | 'failed-request';
@@ -19,7 +20,7 @@ export interface PageEvents {
 const FIELD_TAGS = new Set(['select', 'textarea']);
 const BUTTON_INPUTS = new Set(['button', 'submit', 'reset', 'image']);
 
-export function auditPage(dom: DomSnapshot, ax: AXSource, events: PageEvents): AuditFinding[] {
+export function auditPage(dom: DomTables, ax: AXSource, events: PageEvents): AuditFinding[] {
   // Rendered images and controls, and every <label> (a hidden one still labels its field).
   const { elements } = buildPageModel(dom, ax, (e) => e.tag === 'label' || (e.visible && (e.tag === 'img' || e.interactive)), { attributes: true });
   const labelled = new Set<string>();

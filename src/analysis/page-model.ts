@@ -1,3 +1,5 @@
+import type { DomTables } from './dom-scan.js';
+
 // Joins what Chrome reports about a page — the DOM with its layout (DOMSnapshot) and the
 // accessibility tree — into one list of elements with role, accessible name, value, tag,
 // box and visibility. Pure and synchronous: it runs on a worker (see worker.ts) and, for the
@@ -25,7 +27,8 @@ export interface PageElement extends FlatNode {
   index: number;
   visible: boolean;
   interactive: boolean;
-  attributes: Map<string, string>;
+  /** Every attribute, lower-cased names: only when the model was asked for them (the audit). */
+  attributes: ReadonlyMap<string, string>;
   /** Inside a <label> element (which then labels it, for form fields). */
   insideLabel: boolean;
 }
@@ -57,22 +60,6 @@ const INPUT_ROLES: Record<string, string> = {
   range: 'slider', number: 'spinbutton', search: 'searchbox',
 };
 
-interface DomSnapshotDocument {
-  nodes: {
-    parentIndex?: number[];
-    nodeType?: number[];
-    nodeName?: number[];
-    nodeValue?: number[];
-    backendNodeId?: number[];
-    attributes?: number[][];
-    inputValue?: { index: number[]; value: number[] };
-  };
-  layout: { nodeIndex: number[]; styles: number[][]; bounds: number[][] };
-}
-export interface DomSnapshot {
-  documents: DomSnapshotDocument[];
-  strings: string[];
-}
 interface AXValue {
   type?: string;
   value?: unknown;
@@ -105,39 +92,29 @@ const TEXT_NODE = 3;
  * PageElements — on a 5,000-control page that is a few thousand of ~30,000.
  */
 export function buildPageModel(
-  dom: DomSnapshot,
+  dom: DomTables,
   source: AXSource,
   keep: (element: ElementSummary) => boolean,
   options: { ownText?: boolean; attributes?: boolean } = {},
 ): { elements: PageElement[]; domNodes: number; axNodes: number } {
-  const strings = dom.strings;
-  const doc = dom.documents[0];
-  if (!doc) return { elements: [], domNodes: 0, axNodes: 0 };
-  const str = (i: number | undefined) => (i === undefined || i < 0 ? '' : (strings[i] ?? ''));
-  const nodes = doc.nodes;
-  const count = nodes.nodeType?.length ?? 0;
-  const parentIndex = nodes.parentIndex ?? [];
-  const nodeType = nodes.nodeType ?? [];
-  const nodeName = nodes.nodeName ?? [];
-  const nodeValue = nodes.nodeValue ?? [];
-  const backendNodeId = nodes.backendNodeId ?? [];
-  const attributes = nodes.attributes ?? [];
+  const { strings, nodeCount: count, parentIndex, nodeType, nodeName, nodeValue, backendNodeId, attributeStart, attributes, layout } = dom;
+  const str = (i: number | undefined) => strings.get(i);
   // Attribute lookups by string-table index: the names the first pass needs, found once.
   const nameIndex = new Map<string, number>();
-  strings.forEach((value, i) => {
-    if (ATTRIBUTES_READ.has(value) && !nameIndex.has(value)) nameIndex.set(value, i);
-  });
+  for (const name of ATTRIBUTES_READ) {
+    const index = strings.indexOf(name);
+    if (index >= 0) nameIndex.set(name, index);
+  }
   const attr = (i: number, name: string): string | undefined => {
     const wanted = nameIndex.get(name);
     if (wanted === undefined) return undefined;
-    const raw = attributes[i];
-    if (!raw) return undefined;
-    for (let k = 0; k + 1 < raw.length; k += 2) if (raw[k] === wanted) return str(raw[k + 1]);
+    const end = attributeStart[i + 1] ?? 0;
+    for (let k = attributeStart[i] ?? 0; k + 1 < end; k += 2) if (attributes[k] === wanted) return str(attributes[k + 1]);
     return undefined;
   };
 
   const layoutOf = new Int32Array(count).fill(-1);
-  doc.layout.nodeIndex.forEach((nodeIndex, layoutIndex) => {
+  layout.nodeIndex.forEach((nodeIndex, layoutIndex) => {
     if (layoutOf[nodeIndex] === -1) layoutOf[nodeIndex] = layoutIndex;
   });
   // Tags by string index, lower-cased once.
@@ -166,9 +143,10 @@ export function buildPageModel(
     const layoutIndex = layoutOf[i] ?? -1;
     let visible = false;
     if (layoutIndex >= 0) {
-      const box = doc.layout.bounds[layoutIndex];
-      const visibility = str(doc.layout.styles[layoutIndex]?.[0]);
-      visible = !!box && (box[2] ?? 0) > 0 && (box[3] ?? 0) > 0 && visibility !== 'hidden' && visibility !== 'collapse';
+      const width = layout.bounds[layoutIndex * 4 + 2] ?? 0;
+      const height = layout.bounds[layoutIndex * 4 + 3] ?? 0;
+      const visibility = str(layout.style[layoutIndex]);
+      visible = width > 0 && height > 0 && visibility !== 'hidden' && visibility !== 'collapse';
     }
     const explicitRole = firstToken(attr(i, 'role'));
     const interactive =
@@ -189,7 +167,7 @@ export function buildPageModel(
     axByNode.set(id, node);
   }
   const inputValue = new Map<number, string>();
-  nodes.inputValue?.index.forEach((nodeIndex, k) => inputValue.set(nodeIndex, str(nodes.inputValue?.value[k])));
+  dom.inputValue.index.forEach((nodeIndex, k) => inputValue.set(nodeIndex, str(dom.inputValue.value[k])));
   // Direct text of the kept elements, from their text children (the "all" filter's text).
   const ownText = new Map<number, string>();
   if (options.ownText) {
@@ -205,10 +183,12 @@ export function buildPageModel(
 
   const elements = kept.map(({ i, tag, visible, interactive }) => {
     // Every attribute only when asked for (the audit); the snapshot needs two, looked up.
-    const attrs = new Map<string, string>();
+    let attrs = NO_ATTRIBUTES;
     if (options.attributes) {
-      const raw = attributes[i] ?? [];
-      for (let k = 0; k + 1 < raw.length; k += 2) attrs.set(str(raw[k]).toLowerCase(), str(raw[k + 1]));
+      const all = new Map<string, string>();
+      const end = attributeStart[i + 1] ?? 0;
+      for (let k = attributeStart[i] ?? 0; k + 1 < end; k += 2) all.set(str(attributes[k]).toLowerCase(), str(attributes[k + 1]));
+      attrs = all;
     }
     const type = (attr(i, 'type') ?? 'text').toLowerCase();
     const id = backendNodeId[i] ?? 0;
@@ -228,8 +208,9 @@ export function buildPageModel(
     };
     const layoutIndex = layoutOf[i] ?? -1;
     if (layoutIndex >= 0) {
-      const [x = 0, y = 0, width = 0, height = 0] = doc.layout.bounds[layoutIndex] ?? [];
-      element.bbox = { x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height) };
+      const b = layout.bounds;
+      const at = layoutIndex * 4;
+      element.bbox = { x: Math.round(b[at] ?? 0), y: Math.round(b[at + 1] ?? 0), width: Math.round(b[at + 2] ?? 0), height: Math.round(b[at + 3] ?? 0) };
     }
     const value = axString(axNode?.value) || inputValue.get(i);
     if (value) element.value = type === 'password' && tag === 'input' ? '•'.repeat(value.length) : value;
@@ -248,8 +229,12 @@ export function buildPageModel(
 
 const ATTRIBUTES_READ = new Set(['contenteditable', 'role', 'href', 'type']);
 
+const NO_ATTRIBUTES: ReadonlyMap<string, string> = new Map();
+
 function firstToken(value: string | undefined): string {
-  return (value ?? '').trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+  if (!value) return '';
+  if (!/\s/.test(value)) return value.toLowerCase();
+  return value.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
 }
 
 function axString(value: AXValue | undefined): string {
@@ -266,7 +251,7 @@ export interface FlattenStats {
 }
 
 /** The snapshot's node list: the elements the filter selects, in document order. */
-export function flattenPage(dom: DomSnapshot, ax: AXSource, filter: SnapshotFilter, maxNodes: number): { nodes: FlatNode[]; stats: FlattenStats } {
+export function flattenPage(dom: DomTables, ax: AXSource, filter: SnapshotFilter, maxNodes: number): { nodes: FlatNode[]; stats: FlattenStats } {
   const model = buildPageModel(
     dom,
     ax,

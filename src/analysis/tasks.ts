@@ -3,7 +3,8 @@
 import { scanAXTree } from './ax-scan.js';
 import { auditPage, type AuditFinding, type PageEvents } from './audit.js';
 import { diffSnapshots, type DiffNode, type SnapshotDiff } from './diff.js';
-import { flattenPage, type DomSnapshot, type FlatNode, type FlattenStats, type SnapshotFilter } from './page-model.js';
+import { scanDomSnapshot } from './dom-scan.js';
+import { flattenPage, type FlatNode, type FlattenStats, type SnapshotFilter } from './page-model.js';
 import type { VisualDiff } from './visual.js';
 
 /**
@@ -32,27 +33,18 @@ export interface TaskResults {
 }
 export type TaskResult<K extends AnalysisTask['kind']> = TaskResults[K] | InputError;
 
-const decoder = new TextDecoder();
-
-export function readCdpResult<T>(bytes: RawCdpResponse): T {
-  const message = JSON.parse(decoder.decode(bytes)) as { result?: T; error?: { message?: string } };
-  if (message.error) throw new Error(`CDP error: ${message.error.message ?? 'unknown'}`);
-  if (!message.result) throw new Error('CDP response without a result');
-  return message.result;
-}
-
 /** The accessibility tree, read for just the elements the page model keeps. */
-const axReader = (bytes: RawCdpResponse) => (wanted: ReadonlySet<number>) => scanAXTree(decoder.decode(bytes), wanted);
+const axReader = (bytes: RawCdpResponse) => (wanted: ReadonlySet<number>) => scanAXTree(bytes, wanted);
 
 export async function runTask(task: AnalysisTask): Promise<TaskResult<AnalysisTask['kind']>> {
   switch (task.kind) {
     case 'flatten': {
       const started = performance.now();
-      const { nodes, stats } = flattenPage(readCdpResult<DomSnapshot>(task.dom), axReader(task.ax), task.filter, task.maxNodes);
+      const { nodes, stats } = flattenPage(scanDomSnapshot(task.dom), axReader(task.ax), task.filter, task.maxNodes);
       return { nodes, stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
     }
     case 'audit':
-      return { findings: auditPage(readCdpResult<DomSnapshot>(task.dom), axReader(task.ax), task.events) };
+      return { findings: auditPage(scanDomSnapshot(task.dom), axReader(task.ax), task.events) };
     case 'diff':
       return diffSnapshots(task.before, task.after);
     case 'visualDiff': {

@@ -4,11 +4,25 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots } from '../../src/analysis/diff.js';
 import { scanAXTree } from '../../src/analysis/ax-scan.js';
+import { scanDomSnapshot, type DomTables } from '../../src/analysis/dom-scan.js';
 import { imageSize } from '../../src/analysis/image-size.js';
-import { flattenPage, type AXTree, type DomSnapshot } from '../../src/analysis/page-model.js';
+import { JsonBytes } from '../../src/analysis/json-bytes.js';
+import { flattenPage, type AXTree } from '../../src/analysis/page-model.js';
 
-/** A tiny DOMSnapshot: elements as [tag, parent, attributes, box | null, visibility]. */
-function dom(elements: [string, number, Record<string, string>, number[] | null, string?][]): DomSnapshot {
+/** A CDP response's bytes as Chrome sends them (optionally pretty-printed, to test whitespace). */
+const response = (result: unknown, indent?: number) => new TextEncoder().encode(JSON.stringify({ id: 7, result }, null, indent));
+
+interface DomSnapshot {
+  strings: string[];
+  documents: { nodes: Record<string, unknown>; layout: { nodeIndex: number[]; styles: number[][]; bounds: number[][] } }[];
+}
+
+/** A tiny DOMSnapshot, as read from Chrome's bytes: elements as [tag, parent, attributes, box | null, visibility]. */
+function dom(elements: [string, number, Record<string, string>, number[] | null, string?][]): DomTables {
+  return scanDomSnapshot(response(domSnapshot(elements)));
+}
+
+function domSnapshot(elements: [string, number, Record<string, string>, number[] | null, string?][]): DomSnapshot {
   const strings: string[] = [];
   const s = (v: string) => (strings.includes(v) ? strings.indexOf(v) : strings.push(v) - 1);
   const layout = { nodeIndex: [] as number[], styles: [] as number[][], bounds: [] as number[][] };
@@ -120,7 +134,16 @@ describe('scanAXTree', () => {
       chromeRole: { type: 'internalRole', value: 9 },
       name: { type: 'computedString', value: text, sources: [{ type: 'contents', value: { type: 'computedString', value: `${text}!` } }] },
       ...(i === 1 ? { value: { type: 'integer', value: 42 } } : i === 2 ? { value: { type: 'string', value: text } } : {}),
-      properties: i === 0 ? [{ name: 'checked', value: { type: 'tristate', value: 'mixed' } }] : [],
+      // Only the properties the page model reads are kept (checked, disabled, expanded).
+      properties:
+        i === 0
+          ? [
+              { name: 'focusable', value: { type: 'booleanOrUndefined', value: true } },
+              { name: 'checked', value: { type: 'tristate', value: 'mixed' } },
+              { name: 'labelledby', value: { type: 'nodeList', relatedNodes: [{ backendDOMNodeId: 999, text: '"]}' }] } },
+              { name: 'disabled', value: { type: 'boolean', value: true } },
+            ]
+          : [],
       childIds: ['-1000000004'],
       ...(i === 4 ? {} : { backendDOMNodeId: 100 + i }),
     }));
@@ -129,17 +152,118 @@ describe('scanAXTree', () => {
       role: n.role?.value,
       name: n.name?.value,
       value: n.value?.value,
-      properties: n.properties,
+      properties: n.properties?.filter((p: { name: string }) => ['checked', 'disabled', 'expanded'].includes(p.name)).map((p: { name: string; value: { value: unknown } }) => ({ name: p.name, value: { value: p.value.value } })),
       backendDOMNodeId: n.backendDOMNodeId,
     });
-    for (const json of [JSON.stringify({ id: 7, result: { nodes } }), JSON.stringify({ id: 7, result: { nodes } }, null, 2)]) {
+    for (const json of [response({ nodes }), response({ nodes }, 2)]) {
       expect(scanAXTree(json).nodes.map(pick)).toEqual(nodes.map(pick));
+      // Given the wanted node ids, only those (and not ignored) become objects: the fast path
+      // on Chrome's compact form, the full walk on any other.
+      const only = scanAXTree(json, new Set([100, 101, 103, 104]));
+      expect(only.nodes.map(pick)).toEqual([pick(nodes[0]!), pick(nodes[1]!)]);
+      expect(only.total).toBe(nodes.length);
     }
-    // Given the wanted node ids, only those (and not ignored) become objects.
-    const only = scanAXTree(JSON.stringify({ id: 7, result: { nodes } }), new Set([101, 103, 104]));
-    expect(only.nodes.map(pick)).toEqual([pick(nodes[1]!)]);
-    expect(only.total).toBe(nodes.length);
-    expect(() => scanAXTree('{"id":1,"error":{"code":-32000,"message":"No target"}}')).toThrow(/CDP error: No target/);
-    expect(() => scanAXTree('{"id":1,"result":{"nodes":[{"nodeId":"1","role":{"value":"x"}')).toThrow(/malformed/);
+    // Nodes without a child list are walked one by one (and the search for the next list is not
+    // repeated from every node: the pool test's 150,000-node tree took minutes when it was).
+    const bare = [5, 6, 7].map((id) => ({ nodeId: String(id), ignored: false, role: { type: 'role', value: 'button' }, name: { type: 'computedString', value: `b${id}` }, backendDOMNodeId: id }));
+    expect(scanAXTree(response({ nodes: bare }), new Set([6])).nodes.map(pick)).toEqual([pick(bare[1]!)]);
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    expect(() => scanAXTree(bytes('{"id":1,"error":{"code":-32000,"message":"No target"}}'), new Set([1]))).toThrow(/CDP error: No target/);
+    expect(() => scanAXTree(bytes('{"id":1,"result":{"nodes":[{"nodeId":"1","role":{"value":"x"}'))).toThrow(/malformed/);
+    expect(() => scanAXTree(bytes('{"id":1,"result":{"nodes":[{"nodeId":"1","childIds":["2"],"backendDOMNodeId":5,'), new Set([5]))).toThrow(/malformed/);
+  });
+});
+
+describe('JsonBytes', () => {
+  it('reads numbers exactly as JSON.parse does, fast path or not', () => {
+    const tricky = [0, -0, 1, -1, 12.5, 30.828125, 0.1, 0.3, -0.000001, 1e21, 1.5e-7, 123456789012345680, 2 ** 53 + 2, 5e-324, 1.7976931348623157e308, 103516, 784.0000610351562];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 3000; i++) {
+      const x = (random() - 0.5) * 10 ** Math.floor(random() * 12);
+      tricky.push(x, Number(x.toFixed(i % 9)), Math.round(x));
+    }
+    const text = JSON.stringify(tricky.map((x) => [x]));
+    const json = new JsonBytes(new TextEncoder().encode(text), 'test');
+    const read = json.rows(0, 1);
+    const expected = JSON.parse(text) as number[][];
+    expect(read.length).toBe(expected.length);
+    expected.forEach(([x], i) => {
+      if (!Object.is(read[i], x)) throw new Error(`${text.split(',')[i]} read as ${read[i]}, JSON.parse gives ${x}`);
+    });
+    // Exponents in either case, and what is not a number.
+    expect(Array.from(new JsonBytes(new TextEncoder().encode('[[1E3],[-2e-2],[4.5E+1]]'), 'test').rows(0, 1))).toEqual([1000, -0.02, 45]);
+    expect(() => new JsonBytes(new TextEncoder().encode('[[-]]'), 'test').rows(0, 1)).toThrow(/malformed test JSON: expected a number/);
+  });
+
+  it('decodes strings with escapes and any unicode', () => {
+    const values = ['', 'plain', 'say "hi"', 'back\\slash', 'tab\tnew\nline', 'ünïcödé', '✓ \u2028 \u0000', '😀 pair', '\\"', 'end\\'];
+    const bytes = new TextEncoder().encode(JSON.stringify(values));
+    const json = new JsonBytes(bytes, 'test');
+    const starts: number[] = [];
+    json.array(0, (at) => (starts.push(at), json.string(at)));
+    expect(starts.map((at) => json.text(at))).toEqual(values);
+  });
+});
+
+describe('scanDomSnapshot', () => {
+  it('reads the main document into the tables JSON.parse would give, whatever the formatting', () => {
+    const snapshot = {
+      documents: [
+        {
+          documentURL: 0,
+          nodes: {
+            parentIndex: [-1, 0, 1, 2, 2, 2],
+            nodeType: [9, 1, 1, 1, 3, 1],
+            shadowRootType: { index: [], value: [] },
+            nodeName: [1, 2, 3, 4, 5, 6],
+            nodeValue: [-1, -1, -1, -1, 7, -1],
+            backendNodeId: [1, 2, 3, 4, 5, 6],
+            attributes: [[], [], [8, 9], [], [], [8, 10, 11, 12]],
+            textValue: { index: [3], value: [7] },
+            inputValue: { index: [5], value: [13] },
+            isClickable: { index: [3, 5] },
+          },
+          layout: {
+            nodeIndex: [1, 2, 3, 5],
+            styles: [[], [14], [15], [14]],
+            bounds: [[0, 0, 800, 600], [8, 8.5, 784.25, 103500], [1e-7, -3, 0, 0], [1, 2, 3, 4, 5]],
+            text: [-1, -1, 7, -1],
+            stackingContexts: { index: [0] },
+          },
+          textBoxes: { layoutIndex: [2], bounds: [[1, 2, 3, 4]], start: [0], length: [4] },
+          scrollOffsetX: 0,
+        },
+        { nodes: { parentIndex: [-1], nodeType: [9], backendNodeId: [99] }, layout: { nodeIndex: [], styles: [], bounds: [] } },
+      ],
+      strings: ['about:blank', '#document', 'HTML', 'BODY', 'DIV', '#text', 'INPUT', 'say "hi" ✓ [x]', 'class', 'a\\b', 'role', 'contenteditable', '', 'typed\nvalue', 'visible', 'hidden'],
+    };
+    for (const indent of [undefined, 2]) {
+      const tables = scanDomSnapshot(response(snapshot, indent));
+      const doc = snapshot.documents[0]!;
+      expect(tables.nodeCount).toBe(6);
+      expect(Array.from(tables.parentIndex)).toEqual(doc.nodes.parentIndex);
+      expect(Array.from(tables.nodeType)).toEqual(doc.nodes.nodeType);
+      expect(Array.from(tables.nodeName)).toEqual(doc.nodes.nodeName);
+      expect(Array.from(tables.nodeValue)).toEqual(doc.nodes.nodeValue);
+      expect(Array.from(tables.backendNodeId)).toEqual(doc.nodes.backendNodeId);
+      const attributes = doc.nodes.attributes.map((_, k) => Array.from(tables.attributes.subarray(tables.attributeStart[k], tables.attributeStart[k + 1])));
+      expect(attributes).toEqual(doc.nodes.attributes);
+      expect({ index: Array.from(tables.inputValue.index), value: Array.from(tables.inputValue.value) }).toEqual(doc.nodes.inputValue);
+      expect(Array.from(tables.layout.nodeIndex)).toEqual(doc.layout.nodeIndex);
+      expect(Array.from(tables.layout.style)).toEqual([-1, 14, 15, 14]);
+      expect(Array.from(tables.layout.bounds)).toEqual(doc.layout.bounds.flatMap((b) => b.slice(0, 4)));
+      expect(snapshot.strings.map((_, i) => tables.strings.get(i))).toEqual(snapshot.strings);
+      expect([tables.strings.get(-1), tables.strings.get(99)]).toEqual(['', '']);
+      expect(['role', 'contenteditable', 'href', 'DIV'].map((name) => tables.strings.indexOf(name))).toEqual([10, 11, -1, 4]);
+    }
+  });
+
+  it('answers a CDP error as such and refuses malformed bytes', () => {
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    expect(() => scanDomSnapshot(bytes('{"id":3,"error":{"code":-32000,"message":"DOM agent is not enabled"}}'))).toThrow(/CDP error: DOM agent is not enabled/);
+    expect(() => scanDomSnapshot(bytes('{"id":3,"result":{"documents":[{"nodes":{"parentIndex":[-1,0'))).toThrow(/malformed DOM snapshot JSON/);
+    expect(() => scanDomSnapshot(bytes('{"id":3}'))).toThrow(/a CDP response with a result/);
+    expect(scanDomSnapshot(bytes('{"id":3,"result":{"documents":[],"strings":[]}}')).nodeCount).toBe(0);
   });
 });
