@@ -28,12 +28,23 @@ program
   .option('--state-dir <dir>', 'where snapshots are kept', '.tabvisor')
   .option('--log-level <level>', 'pino level', process.env.TABVISOR_LOG_LEVEL ?? 'info')
   .option('--analysis-threads <n>', 'worker threads for page analysis (default: one per CPU)', count)
-  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string; analysisThreads?: number }) => {
+  .option('--max-instances <n>', 'instances allowed at once (default: from memory, 80 % of RAM over each hard limit)', count)
+  .option('--token <token>', 'require this token of every client (Bearer or ?token=); required beyond loopback', process.env.TABVISOR_TOKEN)
+  .option('--allow-origin <origin...>', 'browser origins allowed to connect (default: none)')
+  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[] }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
     try {
-      tabvisor = await startTabvisor({ host: opts.host, port: opts.port, log, logTap, analysis: { threads: opts.analysisThreads } });
+      tabvisor = await startTabvisor({
+        host: opts.host,
+        port: opts.port,
+        log,
+        logTap,
+        analysis: { threads: opts.analysisThreads },
+        maxInstances: opts.maxInstances,
+        server: { token: opts.token || undefined, allowedOrigins: opts.allowOrigin },
+      });
     } catch (error) {
       log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
       log.flush();

@@ -8,6 +8,7 @@ import { chromeVersion, findChrome, type ChromeBinary } from './chrome/find.js';
 import { needsNoSandbox } from './chrome/launch.js';
 import { silentLogger, type LogTap } from './log.js';
 import { Runtime, type InstanceDefaults } from './runtime/runtime.js';
+import { assertBindable } from './server/access.js';
 import { ControlServer, type ServerOptions } from './server/server.js';
 
 export interface TabvisorOptions {
@@ -20,7 +21,7 @@ export interface TabvisorOptions {
   maxInstances?: number;
   /** The analysis worker pool (threads, idle timeout, queue bound). */
   analysis?: AnalysisPoolOptions;
-  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins'>>;
+  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token'>>;
 }
 
 export interface Tabvisor {
@@ -32,6 +33,8 @@ export interface Tabvisor {
 
 export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabvisor> {
   const log = options.log ?? silentLogger();
+  // Before anything starts: a runtime that may not listen must not launch anything either.
+  assertBindable(options.host ?? '127.0.0.1', options.server?.token);
   const binary = options.binary ?? (await findChrome());
   const version = await chromeVersion(binary.path).catch(() => 'unknown');
   log.info({ chrome: binary.path, source: binary.source, version }, 'using Chrome');

@@ -12,6 +12,7 @@ import { createHandlers, type CallContext, type Handlers, type ServerInfo } from
 import { dispatchFrame, failure } from './rpc.js';
 import { ErrorCode, TabvisorError } from '../errors.js';
 import { defaultUrlPolicy, type UrlPolicy } from './url-policy.js';
+import { assertBindable, refusal, type AccessOptions } from './access.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -31,6 +32,8 @@ export interface ServerOptions {
   urlPolicy?: UrlPolicy;
   /** Browser origins allowed to connect; any other Origin header is refused. */
   allowedOrigins?: string[];
+  /** Required of every client (Bearer or ?token=); required to bind beyond loopback. */
+  token?: string;
 }
 
 type Topic = 'state' | 'log' | 'metrics';
@@ -80,6 +83,7 @@ export class ControlServer {
   }
 
   static async listen(options: ServerOptions): Promise<ControlServer> {
+    assertBindable(options.host ?? '127.0.0.1', options.token);
     const server = new ControlServer(options);
     await new Promise<void>((resolve, reject) => {
       server.http.once('error', reject);
@@ -93,6 +97,11 @@ export class ControlServer {
 
   get port(): number {
     return (this.http.address() as AddressInfo).port;
+  }
+
+  private get access(): AccessOptions {
+    const { host = '127.0.0.1', token, allowedOrigins } = this.options;
+    return { host, port: this.port, token, allowedOrigins };
   }
 
   get url(): string {
@@ -127,9 +136,13 @@ export class ControlServer {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
-    // Any web page can open a WebSocket to 127.0.0.1: a browser Origin must be allow-listed.
-    const origin = req.headers.origin;
-    if (origin && !(this.options.allowedOrigins ?? []).includes(origin)) return refuse(403, 'Forbidden');
+    // Any web page can open a WebSocket to 127.0.0.1: Host, Origin and token are checked here,
+    // before the upgrade (see access.ts).
+    const refused = refusal(req, url, this.access);
+    if (refused) {
+      this.options.log.warn({ status: refused.status, reason: refused.reason, remote: req.socket.remoteAddress }, 'refused a connection');
+      return refuse(refused.status, refused.status === 401 ? 'Unauthorized' : 'Forbidden');
+    }
     if (this.closing) return refuse(503, 'Service Unavailable');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, url.searchParams.get('client')));
   }

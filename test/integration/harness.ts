@@ -177,7 +177,8 @@ export async function startHarness(options: TabvisorOptions = {}): Promise<Harne
   const baseline = resourceSnapshot();
   const pages = await PageServer.start();
   const tv = await startTabvisor({ port: 0, ...options, defaults: { ...fastDefaults, ...options.defaults } });
-  const client = await connect(tv.url, { client: 'harness' });
+  const token = options.server?.token;
+  const client = await connect(tv.url, { client: 'harness', token });
   const events = new EventLog(client);
   await client.call('events.subscribe', { topics: ['state'] });
   const others: TabvisorClient[] = [];
@@ -187,7 +188,7 @@ export async function startHarness(options: TabvisorOptions = {}): Promise<Harne
     events,
     pages,
     async connectAnother(name?: string) {
-      const other = await connect(tv.url, name ? { client: name } : {});
+      const other = await connect(tv.url, name ? { client: name, token } : { token });
       others.push(other);
       return other;
     },

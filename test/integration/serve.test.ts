@@ -70,6 +70,13 @@ async function fleetOf(url: string, pages: PageServer) {
 }
 
 describe('tabvisor serve', () => {
+  it('refuses to listen beyond loopback without a token: exit 1 and the reason, before any Chrome', async () => {
+    const result = await execa('node', ['--import', 'tsx', 'src/cli.ts', 'serve', '--host', '0.0.0.0', '--port', '0'], { reject: false, stdin: 'ignore', env: { TABVISOR_TOKEN: '' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/refusing to listen on 0\.0\.0\.0 without a token/);
+    expect(result.stderr).not.toMatch(/using Chrome/);
+  });
+
   it('SIGTERM stops every instance, leaves no Chrome and no profile, and exits 0', async () => {
     const pages = await PageServer.start();
     try {

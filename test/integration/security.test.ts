@@ -1,0 +1,125 @@
+// Who may connect, and what a connection may send: token, Host (DNS rebinding), Origin,
+// binding beyond loopback, payload size and in-flight requests. Each refusal with its exact
+// HTTP status, close code or JSON-RPC code, and nobody else disturbed.
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { connect, startTabvisor } from '../../src/index.js';
+import { assertBindable, tokenMatches } from '../../src/server/access.js';
+import { rpcError, startHarness, type Harness } from './harness.js';
+
+const TOKEN = 'correct horse battery staple';
+let h: Harness;
+let port: number;
+beforeAll(async () => {
+  h = await startHarness({ server: { token: TOKEN, maxInFlight: 4, allowedOrigins: ['https://allowed.example'] } });
+  port = h.tv.server.port;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** The HTTP status an upgrade request to /rpc gets (101 when it is accepted). */
+function upgradeStatus(path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path,
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const hostHeader = () => `127.0.0.1:${port}`;
+
+describe('control channel security', () => {
+  it('asks for the token before the upgrade: missing or wrong → 401; Bearer or ?token= → in', async () => {
+    expect(await upgradeStatus('/rpc', { host: hostHeader() })).toBe(401);
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), authorization: 'Bearer wrong' })).toBe(401);
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), authorization: `Bearer ${TOKEN}x` })).toBe(401);
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), authorization: TOKEN })).toBe(401); // no scheme
+    expect(await upgradeStatus('/rpc?token=wrong', { host: hostHeader() })).toBe(401);
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), authorization: `Bearer ${TOKEN}` })).toBe(101);
+    expect(await upgradeStatus(`/rpc?token=${encodeURIComponent(TOKEN)}`, { host: hostHeader() })).toBe(101);
+    // The typed client sends it as a Bearer header.
+    const client = await connect(h.tv.url, { token: TOKEN, reconnect: false } as Parameters<typeof connect>[1]);
+    expect((await client.call('system.hello')).protocol).toBe(1);
+    await client.close();
+    expect(tokenMatches(TOKEN, TOKEN)).toBe(true);
+    expect(tokenMatches('', TOKEN)).toBe(false);
+    expect(tokenMatches(null, TOKEN)).toBe(false);
+  });
+
+  it('refuses a Host that is not this server (DNS rebinding) and a browser Origin not allow-listed, with 403', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect(await upgradeStatus('/rpc', { ...auth, host: `rebound.example:${port}` })).toBe(403);
+    expect(await upgradeStatus('/rpc', { ...auth, host: `127.0.0.1:${port + 1}` })).toBe(403);
+    expect(await upgradeStatus('/rpc', { ...auth, host: '127.0.0.1' })).toBe(403);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+      expect(await upgradeStatus('/rpc', { ...auth, host })).toBe(101);
+    }
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: 'https://evil.example' })).toBe(403);
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: 'null' })).toBe(403);
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: 'https://allowed.example' })).toBe(101);
+    // A refused Host is refused before the token is even looked at.
+    expect(await upgradeStatus('/rpc', { host: `rebound.example:${port}` })).toBe(403);
+  });
+
+  it('closes a connection that sends more than maxPayload with 1009; other clients go on', async () => {
+    const ws = new WebSocket(h.tv.url, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'system.hello', params: { pad: 'x'.repeat(1024 * 1024) } }));
+    expect(await closed).toBe(1009);
+    expect((await h.client.call('system.health')).status).toBeDefined();
+  });
+
+  it('answers requests beyond the in-flight limit with -32001 {limit, value}, and the ones in flight finish', async () => {
+    const { instanceId } = await h.client.call('instance.create', {});
+    const { tabId } = await h.client.call('tab.open', { instanceId, url: h.pages.url('/page/idle') });
+    // Four actions that wait for an element that never comes hold all four slots.
+    const waiting = Array.from({ length: 4 }, () => rpcError(h.client.call('tab.action', { tabId, action: 'click', selector: '#never', timeoutMs: 1500 })));
+    const refused = await rpcError(h.client.call('system.health'));
+    expect(refused.code).toBe(-32001);
+    expect(refused.data).toEqual({ limit: 4, value: 4 });
+    // Another connection has its own slots.
+    const other = await h.connectAnother('other');
+    expect((await other.call('system.health')).status).toBeDefined();
+    for (const error of await Promise.all(waiting)) expect(error.code).toBe(-32003);
+    // Slots are given back.
+    expect((await h.client.call('system.health')).status).toBeDefined();
+    await h.client.call('instance.stop', { instanceId });
+  });
+
+  it('will not listen beyond loopback without a token, and says why', async () => {
+    expect(() => assertBindable('127.0.0.1', undefined)).not.toThrow();
+    expect(() => assertBindable('localhost', undefined)).not.toThrow();
+    expect(() => assertBindable('::1', undefined)).not.toThrow();
+    expect(() => assertBindable('0.0.0.0', undefined)).toThrow(/refusing to listen on 0\.0\.0\.0 without a token/);
+    expect(() => assertBindable('192.168.1.10', '')).toThrow(/--token/);
+    expect(() => assertBindable('0.0.0.0', 't')).not.toThrow();
+    await expect(startTabvisor({ host: '0.0.0.0', port: 0 })).rejects.toThrow(/without a token/);
+    // With a token it listens on every address, and the token is what lets a client in.
+    const open = await startTabvisor({ host: '0.0.0.0', port: 0, server: { token: TOKEN } });
+    try {
+      const url = `ws://127.0.0.1:${open.server.port}/rpc`;
+      const client = await connect(url, { token: TOKEN, reconnect: false } as Parameters<typeof connect>[1]);
+      expect((await client.call('system.hello')).protocol).toBe(1);
+      await client.close();
+      await expect(connect(url, { reconnect: false } as Parameters<typeof connect>[1])).rejects.toThrow(/401/);
+    } finally {
+      await open.close();
+    }
+  });
+});
