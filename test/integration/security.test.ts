@@ -102,6 +102,24 @@ describe('control channel security', () => {
     await h.client.call('instance.stop', { instanceId });
   });
 
+  it('refuses an instance beyond --max-instances with -32001 {limit, value}; a stopped one frees its place', async () => {
+    const small = await startTabvisor({ port: 0, maxInstances: 1, defaults: { hardMemoryMb: 2048 } });
+    try {
+      const client = await connect(small.url, { reconnect: false } as Parameters<typeof connect>[1]);
+      const { instanceId } = await client.call('instance.create', {});
+      const refused = await rpcError(client.call('instance.create', {}));
+      expect(refused.code).toBe(-32001);
+      expect(refused.data).toEqual({ limit: 1, value: 1 });
+      expect((await client.call('system.hello')).limits.maxInstances).toBe(1);
+      await client.call('instance.stop', { instanceId });
+      const again = await client.call('instance.create', {});
+      await client.call('instance.stop', { instanceId: again.instanceId });
+      await client.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('will not listen beyond loopback without a token, and says why', async () => {
     expect(() => assertBindable('127.0.0.1', undefined)).not.toThrow();
     expect(() => assertBindable('localhost', undefined)).not.toThrow();
