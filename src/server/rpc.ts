@@ -59,7 +59,8 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: CallContex
   }
   const admitted = options.admit();
   if (admitted !== true) {
-    return failure(id, new TabvisorError(ErrorCode.Capacity, 'too many requests in flight on this connection', admitted));
+    // A refused notification is dropped like a failed one: it is owed no reply, not even this.
+    return isNotification ? null : failure(id, new TabvisorError(ErrorCode.Capacity, 'too many requests in flight on this connection', admitted));
   }
   const started = performance.now();
   try {
