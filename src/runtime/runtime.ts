@@ -69,6 +69,8 @@ export const instanceDefaults: InstanceDefaults = {
   evictIdleMs: 30_000,
 };
 
+export type NavigationOutcome = 'ok' | 'failed' | 'timeout';
+
 export class Runtime {
   readonly instances = new Map<string, InstanceView>();
   readonly tabs = new Map<string, TabView>();
@@ -79,7 +81,7 @@ export class Runtime {
   readonly maxInstances: number;
   readonly startedAt = Date.now();
   private readonly log: Logger;
-  private readonly bus = new EventEmitter<{ transition: [Transition] }>();
+  private readonly bus = new EventEmitter<{ transition: [Transition]; navigation: [number, NavigationOutcome] }>();
   private readonly refs = new Map<string, AnyActorRef>();
   private readonly pending = new Map<string, Pick<InstanceView, 'name' | 'owner' | 'shared' | 'createdAt'>>();
   private readonly root: Actor<ReturnType<World['machines']>>;
@@ -221,19 +223,30 @@ export class Runtime {
 
   async navigate(tabId: string, url: string, waitUntil: 'load' | 'domcontentloaded' | 'networkidle', timeoutMs: number) {
     return this.withTab(tabId, async (handle) => {
+      const started = performance.now();
+      const done = (outcome: NavigationOutcome) => this.bus.emit('navigation', performance.now() - started, outcome);
       let result;
       try {
         result = await handle.navigate(url, waitUntil, timeoutMs);
       } catch (error) {
         if (!handle.usable) throw error; // withTab answers -32004
         if (error instanceof Error && error.name === 'TimeoutError') {
+          done('timeout');
           throw new TabvisorError(ErrorCode.Timeout, `navigation to ${url} timed out after ${timeoutMs} ms`, { timeoutMs });
         }
+        done('failed');
         throw new TabvisorError(ErrorCode.PageFailed, `navigation to ${url} failed`, { url, cause: errorMessage(error) });
       }
+      done('ok');
       this.send(tabId, { type: 'URL_CHANGED', url: result.url, title: result.title });
       return result;
     });
+  }
+
+  /** Every tab.navigate that reached the page, with how long it took and how it ended. */
+  onNavigation(listener: (ms: number, outcome: NavigationOutcome) => void): () => void {
+    this.bus.on('navigation', listener);
+    return () => this.bus.off('navigation', listener);
   }
 
   health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number; analysis: PoolStats } {

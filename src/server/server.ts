@@ -13,6 +13,7 @@ import { dispatchFrame, failure } from './rpc.js';
 import { ErrorCode, TabvisorError } from '../errors.js';
 import { defaultUrlPolicy, type UrlPolicy } from './url-policy.js';
 import { assertBindable, refusal, type AccessOptions } from './access.js';
+import { ServerMetrics } from './metrics.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -53,6 +54,7 @@ export class ControlServer {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly handlers: Handlers;
+  private readonly metrics: ServerMetrics;
   private readonly detach: (() => void)[] = [];
   private metricsTimer: NodeJS.Timeout | undefined;
   private nextConnection = 1;
@@ -71,6 +73,7 @@ export class ControlServer {
       maxInFlight: this.maxInFlight,
       urlPolicy: options.urlPolicy ?? defaultUrlPolicy,
     });
+    this.metrics = new ServerMetrics(options.runtime);
     this.http = createServer((req, res) => this.serveHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -113,6 +116,7 @@ export class ControlServer {
     this.closing = true;
     clearInterval(this.metricsTimer);
     for (const off of this.detach) off();
+    this.metrics.close();
     for (const connection of this.connections) connection.ws.close(1001, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     for (const connection of this.connections) connection.ws.terminate();
@@ -122,6 +126,16 @@ export class ControlServer {
 
   private serveHttp(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      // Operators' data: the same Host, Origin and token rules as the channel.
+      const refused = refusal(req, new URL(req.url ?? '/', 'http://localhost'), this.access);
+      if (refused) return void res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: refused.reason }));
+      void this.metrics.text().then(
+        (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
+        (error: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) })),
+      );
+      return;
+    }
     if (req.method === 'GET' && path === '/health') {
       const body = this.closing ? { status: 'stopping' } : this.options.runtime.health();
       res.writeHead(this.closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -168,6 +182,7 @@ export class ControlServer {
       unsubscribe: (id) => connection.subscriptions.delete(id),
     };
     const options = {
+      onMethodDone: (method: string, ms: number, ok: boolean) => this.metrics.observeRpc(method, ms, ok),
       admit: () => {
         if (connection.inFlight >= this.maxInFlight) return { limit: this.maxInFlight, value: connection.inFlight };
         connection.inFlight++;

@@ -1,0 +1,128 @@
+// Prometheus text for GET /metrics (prom-client). Gauges are computed at scrape time from the
+// runtime's own state, kept by the machines' events; nothing here asks Chrome anything.
+// One registry per server: a process may run several (the tests do).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { instanceMachine, tabMachine } from '../../machines/index.js';
+import type { Runtime } from '../runtime/runtime.js';
+
+/**
+ * Node's default metrics (heap, GC, handles, fds, CPU, event-loop lag) belong to the process:
+ * one registry for it, made once — prom-client's event-loop monitor, once started, runs for the
+ * process's life, so a registry per server would start one per server.
+ */
+let processMetrics: Registry | undefined;
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics, eventLoopMonitoringPrecision: 10 });
+  }
+  return processMetrics;
+}
+
+const INSTANCE_STATES = Object.keys(instanceMachine.root.states);
+const TAB_STATES = Object.keys(tabMachine.root.states);
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly rpc: Histogram<'method' | 'outcome'>;
+  private readonly detach: (() => void)[] = [];
+
+  constructor(runtime: Runtime) {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'tabvisor_instances',
+      help: 'Chrome instances by supervisor state',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts = new Map(INSTANCE_STATES.map((s) => [s, 0]));
+        for (const view of runtime.instances.values()) counts.set(view.state, (counts.get(view.state) ?? 0) + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'tabvisor_tabs',
+      help: 'Tabs by supervisor state',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const counts = new Map(TAB_STATES.map((s) => [s, 0]));
+        for (const view of runtime.tabs.values()) counts.set(view.state, (counts.get(view.state) ?? 0) + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: 'tabvisor_instance_memory_bytes',
+      help: "An instance's whole process tree: pss and uss from smaps_rollup",
+      labelNames: ['instance', 'kind'],
+      registers,
+      collect() {
+        this.reset(); // instances come and go
+        for (const instanceId of runtime.instances.keys()) {
+          const memory = runtime.world.memory.get(instanceId);
+          if (!memory) continue;
+          this.set({ instance: instanceId, kind: 'pss' }, memory.pssBytes);
+          this.set({ instance: instanceId, kind: 'uss' }, memory.ussBytes);
+        }
+      },
+    });
+    const restarts = new Counter({ name: 'tabvisor_restarts_total', help: 'Recoveries of instances and tabs, by why they were needed', labelNames: ['kind', 'reason'], registers });
+    this.detach.push(
+      runtime.onTransition((t) => {
+        if (t.to === 'recovering' && t.from !== 'recovering') restarts.inc({ kind: t.kind, reason: reasonLabel(t.reason) });
+      }),
+    );
+    this.rpc = new Histogram({
+      name: 'tabvisor_rpc_duration_seconds',
+      help: 'JSON-RPC calls from validation to answer',
+      labelNames: ['method', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    const navigations = new Histogram({
+      name: 'tabvisor_navigation_duration_seconds',
+      help: 'Navigations of tabs (tab.navigate), from the request to the page loaded or failed',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.detach.push(runtime.onNavigation((ms, outcome) => navigations.observe({ outcome }, ms / 1000)));
+    new Gauge({
+      name: 'tabvisor_analysis_pool',
+      help: 'The analysis worker pool: queued and running tasks, threads, utilization (0-1)',
+      labelNames: ['stat'],
+      registers,
+      collect() {
+        const stats = runtime.pages.pool.stats();
+        this.set({ stat: 'queue' }, stats.queueSize);
+        this.set({ stat: 'running' }, stats.running);
+        this.set({ stat: 'threads' }, stats.threads);
+        this.set({ stat: 'utilization' }, stats.utilization);
+      },
+    });
+  }
+
+  /** One JSON-RPC call done (only known methods get this far: clients cannot grow the series). */
+  observeRpc(method: string, ms: number, ok: boolean): void {
+    this.rpc.observe({ method, outcome: ok ? 'ok' : 'error' }, ms / 1000);
+  }
+
+  /** The server's series and the process's (Node's defaults, event-loop lag among them). */
+  text(): Promise<string> {
+    return Registry.merge([this.registry, processRegistry()]).metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    for (const off of this.detach) off();
+    this.registry.clear();
+  }
+}
+
+/** Reasons name the cause ("Chrome exited with signal SIGKILL"); ids and numbers beyond that would grow the series. */
+function reasonLabel(reason: string): string {
+  return reason.replace(/\b[it]-[\w-]+/g, '<id>').slice(0, 80);
+}
