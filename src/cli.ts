@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, type LogTap } from './log.js';
+import { CONNECTION_LOST, connect, type RpcError, type TabvisorClient } from './client/index.js';
 import { packageVersion, startTabvisor } from './index.js';
 
 const program = new Command('tabvisor').version(packageVersion()).description('Supervised headless Chrome fleets over a WebSocket control channel');
@@ -81,6 +82,46 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('call')
+  .description('call one method of a running tabvisor and print its result as JSON (exit 1 with the error on stderr when it fails)')
+  .argument('<method>', 'e.g. system.health, instance.list, tab.navigate')
+  .argument('[params]', 'the params as JSON text, e.g. \'{"tabId":"t-1","url":"https://example.com"}\'')
+  .option('--url <url>', 'the control channel', 'ws://127.0.0.1:9400/rpc')
+  .option('--token <token>', 'the server\'s token (default $TABVISOR_TOKEN)', process.env.TABVISOR_TOKEN)
+  .option('--client <name>', 'call as this client (to touch instances it owns)')
+  .action(async (method: string, paramsText: string | undefined, opts: { url: string; token?: string; client?: string }) => {
+    // Exit codes: 0 the call succeeded; 1 the server answered with an error; 2 it could not be asked.
+    let params: unknown;
+    if (paramsText !== undefined) {
+      try {
+        params = JSON.parse(paramsText);
+      } catch (error) {
+        process.stderr.write(`params are not JSON: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exitCode = 2;
+        return;
+      }
+    }
+    let client: TabvisorClient;
+    try {
+      client = await connect(opts.url, { token: opts.token || undefined, client: opts.client, reconnect: false });
+    } catch (error) {
+      process.stderr.write(`cannot reach ${opts.url}: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    try {
+      const result = await (client.call as (m: string, p?: unknown) => Promise<unknown>)(method, params);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } catch (error) {
+      const e = error as RpcError;
+      process.stderr.write(`${JSON.stringify({ code: e.code, message: e.message, ...(e.data ? { data: e.data } : {}) }, null, 2)}\n`);
+      process.exitCode = e.code === CONNECTION_LOST ? 2 : 1;
+    } finally {
+      await client.close();
+    }
   });
 
 await program.parseAsync(process.argv);

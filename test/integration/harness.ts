@@ -202,19 +202,19 @@ export async function startHarness(options: TabvisorOptions = {}): Promise<Harne
   };
 }
 
-interface ResourceSnapshot {
+export interface ResourceSnapshot {
   resources: Map<string, number>;
   fds: number;
 }
 
-function resourceSnapshot(): ResourceSnapshot {
+export function resourceSnapshot(): ResourceSnapshot {
   const resources = new Map<string, number>();
   for (const name of process.getActiveResourcesInfo()) resources.set(name, (resources.get(name) ?? 0) + 1);
   return { resources, fds: readdirSync('/proc/self/fd').length };
 }
 
 /** Timers, sockets, servers, child processes and fds are back to what they were. */
-async function expectNoLeakedResources(baseline: ResourceSnapshot): Promise<void> {
+export async function expectNoLeakedResources(baseline: ResourceSnapshot): Promise<void> {
   let now = resourceSnapshot();
   // Closed sockets and exited children are released on the next turns of the loop.
   for (let i = 0; i < 40 && !sameOrFewer(now, baseline); i++) {

@@ -53,7 +53,7 @@ describe('control channel security', () => {
     expect(await upgradeStatus('/rpc', { host: hostHeader(), authorization: `Bearer ${TOKEN}` })).toBe(101);
     expect(await upgradeStatus(`/rpc?token=${encodeURIComponent(TOKEN)}`, { host: hostHeader() })).toBe(101);
     // The typed client sends it as a Bearer header.
-    const client = await connect(h.tv.url, { token: TOKEN, reconnect: false } as Parameters<typeof connect>[1]);
+    const client = await connect(h.tv.url, { token: TOKEN, reconnect: false });
     expect((await client.call('system.hello')).protocol).toBe(1);
     await client.close();
     expect(tokenMatches(TOKEN, TOKEN)).toBe(true);
@@ -105,7 +105,7 @@ describe('control channel security', () => {
   it('refuses an instance beyond --max-instances with -32001 {limit, value}; a stopped one frees its place', async () => {
     const small = await startTabvisor({ port: 0, maxInstances: 1, defaults: { hardMemoryMb: 2048 } });
     try {
-      const client = await connect(small.url, { reconnect: false } as Parameters<typeof connect>[1]);
+      const client = await connect(small.url, { reconnect: false });
       const { instanceId } = await client.call('instance.create', {});
       const refused = await rpcError(client.call('instance.create', {}));
       expect(refused.code).toBe(-32001);
@@ -132,10 +132,10 @@ describe('control channel security', () => {
     const open = await startTabvisor({ host: '0.0.0.0', port: 0, server: { token: TOKEN } });
     try {
       const url = `ws://127.0.0.1:${open.server.port}/rpc`;
-      const client = await connect(url, { token: TOKEN, reconnect: false } as Parameters<typeof connect>[1]);
+      const client = await connect(url, { token: TOKEN, reconnect: false });
       expect((await client.call('system.hello')).protocol).toBe(1);
       await client.close();
-      await expect(connect(url, { reconnect: false } as Parameters<typeof connect>[1])).rejects.toThrow(/401/);
+      await expect(connect(url, { reconnect: false })).rejects.toThrow(/401/);
     } finally {
       await open.close();
     }
