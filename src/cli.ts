@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, type LogTap } from './log.js';
 import { CONNECTION_LOST, connect, type RpcError, type TabvisorClient } from './client/index.js';
 import { packageVersion, startTabvisor } from './index.js';
+import { defaultUrlPolicy } from './server/url-policy.js';
 
 const program = new Command('tabvisor').version(packageVersion()).description('Supervised headless Chrome fleets over a WebSocket control channel');
 
@@ -32,7 +33,8 @@ program
   .option('--max-instances <n>', 'instances allowed at once (default: from memory, 80 % of RAM over each hard limit)', count)
   .option('--token <token>', 'require this token of every client (Bearer or ?token=); required beyond loopback', process.env.TABVISOR_TOKEN)
   .option('--allow-origin <origin...>', 'browser origins allowed to connect (default: none)')
-  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[] }) => {
+  .option('--allow-scheme <scheme...>', 'URL schemes tabs may go to besides http:, https:, data: and about:blank (e.g. file:)')
+  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[] }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
@@ -44,7 +46,11 @@ program
         logTap,
         analysis: { threads: opts.analysisThreads },
         maxInstances: opts.maxInstances,
-        server: { token: opts.token || undefined, allowedOrigins: opts.allowOrigin },
+        server: {
+          token: opts.token || undefined,
+          allowedOrigins: opts.allowOrigin,
+          urlPolicy: { schemes: [...defaultUrlPolicy.schemes, ...(opts.allowScheme ?? []).map((s) => (s.endsWith(':') ? s : `${s}:`).toLowerCase())] },
+        },
       });
     } catch (error) {
       log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');

@@ -62,8 +62,12 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
     server,
     url: server.url,
     async close() {
-      await server.close();
-      await runtime.close();
+      server.drain();
+      try {
+        await runtime.close();
+      } finally {
+        await server.close();
+      }
     },
   };
 }

@@ -112,6 +112,15 @@ export class ControlServer {
     return `ws://${host.includes(':') ? `[${host}]` : host}:${this.port}/rpc`;
   }
 
+  /**
+   * Stop taking new work while the runtime stops its instances: GET /health answers 503
+   * (a load balancer stops sending), new connections get 503, connected clients still see
+   * their instances' last events. close() ends the rest.
+   */
+  drain(): void {
+    this.closing = true;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.metricsTimer);

@@ -120,6 +120,25 @@ describe('control channel security', () => {
     }
   });
 
+  it('lets tabs go to the URL schemes it is configured for, and only those', async () => {
+    const open = await startTabvisor({ port: 0, server: { urlPolicy: { schemes: ['http:', 'file:'] } } });
+    try {
+      const client = await connect(open.url, { reconnect: false });
+      const { instanceId } = await client.call('instance.create', {});
+      const { tabId } = await client.call('tab.open', { instanceId, url: 'about:blank' });
+      expect((await client.call('tab.navigate', { tabId, url: 'file:///etc/hostname' })).url).toBe('file:///etc/hostname');
+      for (const url of ['https://example.com/', 'data:text/html,x', 'chrome://version', 'javascript:alert(1)']) {
+        const refused = await rpcError(client.call('tab.navigate', { tabId, url }));
+        expect(refused.code).toBe(-32002);
+        expect(refused.data).toMatchObject({ reason: expect.stringMatching(/is not allowed/) });
+      }
+      await client.call('instance.stop', { instanceId });
+      await client.close();
+    } finally {
+      await open.close();
+    }
+  });
+
   it('will not listen beyond loopback without a token, and says why', async () => {
     expect(() => assertBindable('127.0.0.1', undefined)).not.toThrow();
     expect(() => assertBindable('localhost', undefined)).not.toThrow();

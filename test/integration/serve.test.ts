@@ -104,6 +104,10 @@ describe('tabvisor serve', () => {
       process.kill(pids[0] as number, 'SIGSTOP');
       child!.kill('SIGINT');
       await waitForLine(lines, 'stopping every instance');
+      // While it stops, health says so (a load balancer stops sending) and new clients are refused.
+      const health = await fetch(url.replace(/^ws/, 'http').replace(/\/rpc$/, '/health'));
+      expect(health.status).toBe(503);
+      expect(await health.json()).toEqual({ status: 'stopping' });
       child!.kill('SIGINT');
       const result = await child!;
       expect(result.exitCode).toBe(1);
