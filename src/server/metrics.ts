@@ -29,28 +29,21 @@ export class ServerMetrics {
 
   constructor(runtime: Runtime) {
     const registers = [this.registry];
-    new Gauge({
-      name: 'tabvisor_instances',
-      help: 'Chrome instances by supervisor state',
-      labelNames: ['state'],
-      registers,
-      collect() {
-        const counts = new Map(INSTANCE_STATES.map((s) => [s, 0]));
-        for (const view of runtime.instances.values()) counts.set(view.state, (counts.get(view.state) ?? 0) + 1);
-        for (const [state, n] of counts) this.set({ state }, n);
-      },
-    });
-    new Gauge({
-      name: 'tabvisor_tabs',
-      help: 'Tabs by supervisor state',
-      labelNames: ['state'],
-      registers,
-      collect() {
-        const counts = new Map(TAB_STATES.map((s) => [s, 0]));
-        for (const view of runtime.tabs.values()) counts.set(view.state, (counts.get(view.state) ?? 0) + 1);
-        for (const [state, n] of counts) this.set({ state }, n);
-      },
-    });
+    /** Actors counted by state, every state present (0 when none). */
+    const byState = (name: string, help: string, states: string[], views: () => Iterable<{ state: string }>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['state'],
+        registers,
+        collect() {
+          const counts = new Map(states.map((s) => [s, 0]));
+          for (const view of views()) counts.set(view.state, (counts.get(view.state) ?? 0) + 1);
+          for (const [state, n] of counts) this.set({ state }, n);
+        },
+      });
+    byState('tabvisor_instances', 'Chrome instances by supervisor state', INSTANCE_STATES, () => runtime.instances.values());
+    byState('tabvisor_tabs', 'Tabs by supervisor state', TAB_STATES, () => runtime.tabs.values());
     new Gauge({
       name: 'tabvisor_instance_memory_bytes',
       help: "An instance's whole process tree: pss and uss from smaps_rollup",
