@@ -146,6 +146,9 @@ export class ControlServer {
       return;
     }
     if (req.method === 'GET' && path === '/health') {
+      // Probes send no token: Host and Origin only, so a rebinding page still cannot read it.
+      const refused = refusal(req, new URL(req.url ?? '/', 'http://localhost'), { ...this.access, token: undefined });
+      if (refused) return void res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: refused.reason }));
       const body = this.closing ? { status: 'stopping' } : this.options.runtime.health();
       res.writeHead(this.closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       return;

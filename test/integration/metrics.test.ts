@@ -99,8 +99,18 @@ describe('GET /metrics', () => {
     expect(samples.filter((s) => s.name === 'tabvisor_instance_memory_bytes')).toEqual([]);
   });
 
-  it('answers a Host that is not this server with 403, like the channel', async () => {
+  it('answers a Host that is not this server with 403, like the channel, on /metrics and /health', async () => {
     expect((await scrape({ host: 'rebound.example' })).status).toBe(403);
     expect((await scrape({ origin: 'https://evil.example' })).status).toBe(403);
+    const health = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        get({ host: '127.0.0.1', port: h.tv.server.port, path: '/health', headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject);
+      });
+    expect(await health({})).toBe(200);
+    expect(await health({ host: `localhost:${h.tv.server.port}` })).toBe(200);
+    expect(await health({ host: `rebound.example:${h.tv.server.port}` })).toBe(403);
   });
 });
