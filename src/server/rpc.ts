@@ -83,7 +83,7 @@ function validate(method: MethodName, params: unknown): unknown {
   const issue = parsed.error.issues[0];
   const path = ['params', ...(issue?.path ?? [])].map(String).join('.');
   const expected = issue ? describeExpected(issue) : 'valid params';
-  throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${path}: ${issue?.message ?? 'invalid'}`, { path, expected });
+  throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${path}: ${(issue?.message ?? 'invalid').slice(0, 300)}`, { path, expected });
 }
 
 /** What the field should have been, in words a client can act on. */
@@ -98,7 +98,8 @@ function describeExpected(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'unrecognized_keys':
-      return `no field ${issue.keys.join(', ')}`;
+      // Named, but not all of 10,000: an answer must not be a hundred times its request.
+      return `no field ${issue.keys.slice(0, 10).join(', ')}${issue.keys.length > 10 ? ` (and ${issue.keys.length - 10} more)` : ''}`;
     default:
       return issue.message;
   }

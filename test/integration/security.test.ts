@@ -85,6 +85,18 @@ describe('control channel security', () => {
     expect((await h.client.call('system.health')).status).toBeDefined();
   });
 
+  it('answers 10,000 unknown fields with -32602 naming a few, not with an answer bigger than the request', async () => {
+    const ws = new WebSocket(h.tv.url, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const params = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`field${i}`, i]));
+    const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tab.list', params }));
+    const text = await reply;
+    expect(text.length).toBeLessThan(1_000);
+    expect(JSON.parse(text)).toMatchObject({ id: 1, error: { code: -32602, data: { path: 'params', expected: 'no field field0, field1, field2, field3, field4, field5, field6, field7, field8, field9 (and 9990 more)' } } });
+    ws.close();
+  });
+
   it('answers requests beyond the in-flight limit with -32001 {limit, value}, and the ones in flight finish', async () => {
     const { instanceId } = await h.client.call('instance.create', {});
     const { tabId } = await h.client.call('tab.open', { instanceId, url: h.pages.url('/page/idle') });
