@@ -323,7 +323,7 @@ try {
   };
   type Flattened = TaskResults['flatten'];
   const asFlattened = (r: unknown): Flattened => {
-    if (!r || typeof r !== 'object' || !('nodes' in r)) throw new Error(`flatten failed: ${JSON.stringify(r).slice(0, 300)}`);
+    if (!r || typeof r !== 'object' || !('columns' in r)) throw new Error(`flatten failed: ${JSON.stringify(r).slice(0, 300)}`);
     return r as Flattened;
   };
 
@@ -349,7 +349,7 @@ try {
       const name = `flatten round ${k + 1} pool`;
       const run = await measured(name, () => underLoopMonitor(() => Promise.all(tasks.map(({ task, transfer }) => (pool as AnalysisPool).run(task, { transfer })))), false);
       const out = run.value.map(asFlattened);
-      for (const r of out) nodeCounts.add(r.nodes.length);
+      for (const r of out) nodeCounts.add(r.columns.count);
       return { ms: run.ms, loop: run.loop, taskMs: out.map((r) => r.stats.flattenMs), others: conditions[name]?.othersCoresDuring ?? NaN, selfCores: conditions[name]?.selfCores ?? NaN };
     };
     const runInline = async (): Promise<Half> => {
@@ -368,7 +368,7 @@ try {
           }),
         false,
       );
-      for (const r of run.value) nodeCounts.add(r.nodes.length);
+      for (const r of run.value) nodeCounts.add(r.columns.count);
       return { ms: run.ms, loop: run.loop, taskMs: run.value.map((r) => r.stats.flattenMs), others: conditions[name]?.othersCoresDuring ?? NaN, selfCores: conditions[name]?.selfCores ?? NaN };
     };
     // Alternate which goes first: a half that follows the other inherits its garbage.

@@ -4,7 +4,8 @@ import { scanAXTree } from './ax-scan.js';
 import { auditPage, type AuditFinding, type PageEvents } from './audit.js';
 import { diffSnapshots, type DiffNode, type SnapshotDiff } from './diff.js';
 import { scanDomSnapshot } from './dom-scan.js';
-import { flattenPage, type FlatNode, type FlattenStats, type SnapshotFilter } from './page-model.js';
+import { toColumns, type FlatColumns } from './flat-columns.js';
+import { flattenPage, type FlattenStats, type SnapshotFilter } from './page-model.js';
 import type { VisualDiff } from './visual.js';
 
 /**
@@ -26,7 +27,8 @@ export interface InputError {
 }
 
 export interface TaskResults {
-  flatten: { nodes: FlatNode[]; stats: FlattenStats & { flattenMs: number } };
+  /** The nodes as columns (see flat-columns.ts): cheap for the main thread to receive. */
+  flatten: { columns: FlatColumns; stats: FlattenStats & { flattenMs: number } };
   audit: { findings: AuditFinding[] };
   diff: SnapshotDiff;
   visualDiff: VisualDiff;
@@ -41,7 +43,7 @@ export async function runTask(task: AnalysisTask): Promise<TaskResult<AnalysisTa
     case 'flatten': {
       const started = performance.now();
       const { nodes, stats } = flattenPage(scanDomSnapshot(task.dom), axReader(task.ax), task.filter, task.maxNodes);
-      return { nodes, stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
+      return { columns: toColumns(nodes), stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
     }
     case 'audit':
       return { findings: auditPage(scanDomSnapshot(task.dom), axReader(task.ax), task.events) };

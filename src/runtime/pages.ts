@@ -5,6 +5,7 @@ import { ErrorCode, TabvisorError, errorMessage, pageFailed, timedOut } from '..
 import type { AnalysisPool } from '../analysis/pool.js';
 import type { FlatNode, SnapshotFilter } from '../analysis/page-model.js';
 import type { SnapshotDiff } from '../analysis/diff.js';
+import { fromColumns, type FlatColumns } from '../analysis/flat-columns.js';
 import { performAction, staleRef, type ActionName, type ActionTarget } from '../chrome/actions.js';
 import { transferable } from '../chrome/raw-cdp.js';
 import type { TabHandle } from '../chrome/tab.js';
@@ -60,12 +61,12 @@ export class PageService {
         // A document committed while the page was read (or flattened, below): its refs would
         // be stale at once, so read the new one.
         if (handle.documentGeneration !== read.generation && attempt < 2) continue;
-        const { nodes, stats } = await this.pool.run(
+        const { columns, stats } = await this.pool.run(
           { kind: 'flatten', dom: read.dom, ax: read.ax, filter: options.filter, maxNodes: options.maxNodes },
           { signal: bounded, transfer: [read.dom.buffer, read.ax.buffer] },
         );
         if (handle.documentGeneration !== read.generation && attempt < 2) continue;
-        const record = this.record(tabId, handle, read.generation, options.filter, nodes);
+        const record = this.record(tabId, handle, read.generation, options.filter, columns);
         return {
           snapshotId: record.snapshotId,
           url: handle.page.url(),
@@ -230,14 +231,10 @@ export class PageService {
     return ref;
   }
 
-  private record(tabId: string, handle: TabHandle, generation: number, filter: SnapshotFilter, flat: FlatNode[]): SnapshotRecord {
+  private record(tabId: string, handle: TabHandle, generation: number, filter: SnapshotFilter, columns: FlatColumns): SnapshotRecord {
     const refs = this.refsFor(tabId, handle, generation);
-    const nodes: SnapshotNode[] = [];
-    const backendNodeIds: number[] = [];
-    for (const { backendNodeId, ...rest } of flat) {
-      nodes.push({ ref: this.refOf(refs, backendNodeId), ...rest });
-      backendNodeIds.push(backendNodeId);
-    }
+    const nodes: SnapshotNode[] = fromColumns(columns, (backendNodeId) => ({ ref: this.refOf(refs, backendNodeId) }));
+    const backendNodeIds = Array.from(columns.backendNodeIds);
     const record: SnapshotRecord = { snapshotId: `s-${++this.snapshotSeq}`, filter, generation, nodes, backendNodeIds };
     refs.history.push(record);
     if (refs.history.length > HISTORY) refs.history.shift();

@@ -3,11 +3,12 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots } from '../../src/analysis/diff.js';
+import { fromColumns, toColumns } from '../../src/analysis/flat-columns.js';
 import { scanAXTree } from '../../src/analysis/ax-scan.js';
 import { scanDomSnapshot, type DomTables } from '../../src/analysis/dom-scan.js';
 import { imageSize } from '../../src/analysis/image-size.js';
 import { JsonBytes } from '../../src/analysis/json-bytes.js';
-import { flattenPage, type AXTree } from '../../src/analysis/page-model.js';
+import { flattenPage, type AXTree, type FlatNode } from '../../src/analysis/page-model.js';
 
 /** A CDP response's bytes as Chrome sends them (optionally pretty-printed, to test whitespace). */
 const response = (result: unknown, indent?: number) => new TextEncoder().encode(JSON.stringify({ id: 7, result }, null, indent));
@@ -265,5 +266,23 @@ describe('scanDomSnapshot', () => {
     expect(() => scanDomSnapshot(bytes('{"id":3,"result":{"documents":[{"nodes":{"parentIndex":[-1,0'))).toThrow(/malformed DOM snapshot JSON/);
     expect(() => scanDomSnapshot(bytes('{"id":3}'))).toThrow(/a CDP response with a result/);
     expect(scanDomSnapshot(bytes('{"id":3,"result":{"documents":[],"strings":[]}}')).nodeCount).toBe(0);
+  });
+});
+
+describe('flat columns', () => {
+  it('give back exactly the nodes they were made of, field order included', () => {
+    const nodes: FlatNode[] = [
+      { backendNodeId: 7, role: 'button', name: 'Go', tag: 'button', bbox: { x: 1, y: -2, width: 30, height: 4 }, disabled: true },
+      { backendNodeId: 8, role: 'checkbox', name: '', tag: 'input', checked: false },
+      // Fields in the order flattenPage writes them (value, bbox, checked, disabled, expanded, text).
+      { backendNodeId: 9, role: 'checkbox', name: 'mixed ✓', tag: 'input', value: 'on', bbox: { x: 0, y: 0, width: 0, height: 0 }, checked: 'mixed' },
+      { backendNodeId: 10, role: 'combobox', name: 'nul\u0000 and 😀', tag: 'select', value: 'b', checked: true, expanded: false },
+      { backendNodeId: 11, role: 'group', name: '', tag: 'details', expanded: true, text: 'some text' },
+      { backendNodeId: 2 ** 31 - 1, role: '', name: '', tag: '' },
+    ];
+    const back = fromColumns(toColumns(nodes), (backendNodeId) => ({ backendNodeId }));
+    expect(back).toEqual(nodes);
+    expect(back.map((n) => JSON.stringify(n))).toEqual(nodes.map((n) => JSON.stringify(n)));
+    expect(fromColumns(toColumns([]), (id) => ({ id }))).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
 // request, and the pool serves the next one.
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fromColumns } from '../../src/analysis/flat-columns.js';
 import { AnalysisPool } from '../../src/analysis/pool.js';
 import { TabvisorError } from '../../src/errors.js';
 
@@ -61,7 +62,8 @@ describe('analysis pool', { timeout: 30_000 }, () => {
   it('flattens on a worker, with the buffers transferred', async () => {
     pool = new AnalysisPool({ threads: 1 });
     const page = syntheticPage(50);
-    const { nodes, stats } = await pool.run(flatten(page), { transfer: [page.dom.buffer, page.ax.buffer] });
+    const { columns, stats } = await pool.run(flatten(page), { transfer: [page.dom.buffer, page.ax.buffer] });
+    const nodes = fromColumns(columns, (backendNodeId) => ({ backendNodeId }));
     expect(nodes).toHaveLength(50);
     expect(nodes[7]).toMatchObject({ role: 'button', name: 'Button 7', tag: 'button', bbox: { x: 0, y: 140, width: 100, height: 20 } });
     expect(stats).toMatchObject({ matched: 50, truncated: false });
@@ -78,7 +80,7 @@ describe('analysis pool', { timeout: 30_000 }, () => {
     expect(error.message).toMatch(/analysis task flatten failed: .*JSON/);
     const invalid = await failure(pool.run({ kind: 'visualDiff', a: new Uint8Array([1, 2, 3]), b: new Uint8Array([4]), threshold: 0.1, diffImage: false, names: ['a', 'b'] }));
     expect(invalid).toMatchObject({ code: -32602, data: { path: 'params.a', expected: 'a base64 PNG image' } });
-    expect((await pool.run(flatten(syntheticPage(3)))).nodes).toHaveLength(3);
+    expect((await pool.run(flatten(syntheticPage(3)))).columns.count).toBe(3);
     expect(pool.stats()).toMatchObject({ failed: 1, completed: 3 });
   });
 
@@ -88,7 +90,7 @@ describe('analysis pool', { timeout: 30_000 }, () => {
     const error = await failure(pool.run(flatten(big)));
     expect(error.code).toBe(-32603);
     expect(error.message).toMatch(/out of memory|ERR_WORKER_OUT_OF_MEMORY|terminated/i);
-    expect((await pool.run(flatten(syntheticPage(5)))).nodes).toHaveLength(5);
+    expect((await pool.run(flatten(syntheticPage(5)))).columns.count).toBe(5);
   });
 
   it('cancelling a running task stops its worker at once, and the next task gets a fresh one', async () => {
@@ -108,7 +110,7 @@ describe('analysis pool', { timeout: 30_000 }, () => {
     expect(await cancelled).toBe(reason);
     await exited;
     const next = await pool.run(flatten(syntheticPage(5)));
-    expect(next.nodes).toHaveLength(5);
+    expect(next.columns.count).toBe(5);
     expect(piscina.threads).toHaveLength(1);
     expect(piscina.threads[0]).not.toBe(worker);
     expect(pool.stats()).toMatchObject({ cancelled: 1, running: 0, queueSize: 0 });
