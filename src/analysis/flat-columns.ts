@@ -26,28 +26,35 @@ const COLLAPSED = 32;
 
 export function toColumns(nodes: FlatNode[]): FlatColumns {
   const count = nodes.length;
-  const columns: FlatColumns = {
-    count,
-    backendNodeIds: new Int32Array(count),
-    boxes: new Float64Array(count * 4).fill(Number.NaN),
-    text: '',
-    lengths: new Int32Array(count * STRINGS),
-    flags: new Uint8Array(count),
-  };
-  const parts: string[] = [];
-  nodes.forEach((node, i) => {
-    columns.backendNodeIds[i] = node.backendNodeId;
-    if (node.bbox) columns.boxes.set([node.bbox.x, node.bbox.y, node.bbox.width, node.bbox.height], i * 4);
-    const strings = [node.role, node.name, node.tag, node.value ?? '', node.text ?? ''];
-    strings.forEach((s, k) => (columns.lengths[i * STRINGS + k] = s.length));
-    parts.push(...strings);
-    columns.flags[i] =
+  const backendNodeIds = new Int32Array(count);
+  const boxes = new Float64Array(count * 4).fill(Number.NaN);
+  const lengths = new Int32Array(count * STRINGS);
+  const flags = new Uint8Array(count);
+  // Written in place, not through a small array per node: the worker's garbage is shared
+  // GC work with the other worker.
+  const parts = new Array<string>(count * STRINGS);
+  for (let i = 0; i < count; i++) {
+    const node = nodes[i] as FlatNode;
+    backendNodeIds[i] = node.backendNodeId;
+    if (node.bbox) {
+      boxes[i * 4] = node.bbox.x;
+      boxes[i * 4 + 1] = node.bbox.y;
+      boxes[i * 4 + 2] = node.bbox.width;
+      boxes[i * 4 + 3] = node.bbox.height;
+    }
+    const at = i * STRINGS;
+    parts[at] = node.role;
+    parts[at + 1] = node.name;
+    parts[at + 2] = node.tag;
+    parts[at + 3] = node.value ?? '';
+    parts[at + 4] = node.text ?? '';
+    for (let k = at; k < at + STRINGS; k++) lengths[k] = (parts[k] as string).length;
+    flags[i] =
       (node.checked === true ? CHECKED : node.checked === 'mixed' ? MIXED : node.checked === false ? UNCHECKED : 0) |
       (node.disabled ? DISABLED : 0) |
       (node.expanded === true ? EXPANDED : node.expanded === false ? COLLAPSED : 0);
-  });
-  columns.text = parts.join('');
-  return columns;
+  }
+  return { count, backendNodeIds, boxes, text: parts.join(''), lengths, flags };
 }
 
 /**
