@@ -72,39 +72,17 @@ export class JsonBytes {
    * (undefined: skip it). Returns the index after the closing `}`.
    */
   object(at: number, onMember: (keyAt: number, valueAt: number) => number | undefined): number {
-    const b = this.b;
-    let i = this.ws(at);
-    if (b[i] !== OPEN_BRACE) throw this.error(i, 'an object');
-    i = this.ws(i + 1);
-    if (b[i] === CLOSE_BRACE) return i + 1;
-    for (;;) {
-      if (b[i] !== QUOTE) throw this.error(i, 'a key');
-      const keyAt = i;
-      i = this.ws(this.string(i));
-      if (b[i] !== COLON) throw this.error(i, 'a colon');
-      const valueAt = this.ws(i + 1);
-      i = this.ws(onMember(keyAt, valueAt) ?? this.skip(valueAt));
-      const c = b[i];
-      if (c === CLOSE_BRACE) return i + 1;
-      if (c !== COMMA) throw this.error(i, 'a comma or }');
-      i = this.ws(i + 1);
+    for (let key = this.open(at, OPEN_BRACE, CLOSE_BRACE); key >= 0; ) {
+      const value = this.valueAt(key);
+      key = this.next(onMember(key, value) ?? this.skip(value), CLOSE_BRACE);
     }
+    return this.end;
   }
 
   /** Walk an array from its `[`: `onItem` consumes the item at `itemAt` and returns its end. */
   array(at: number, onItem: (itemAt: number) => number): number {
-    const b = this.b;
-    let i = this.ws(at);
-    if (b[i] !== OPEN_BRACKET) throw this.error(i, 'an array');
-    i = this.ws(i + 1);
-    if (b[i] === CLOSE_BRACKET) return i + 1;
-    for (;;) {
-      i = this.ws(onItem(i));
-      const c = b[i];
-      if (c === CLOSE_BRACKET) return i + 1;
-      if (c !== COMMA) throw this.error(i, 'a comma or ]');
-      i = this.ws(i + 1);
-    }
+    for (let item = this.open(at, OPEN_BRACKET, CLOSE_BRACKET); item >= 0; ) item = this.next(onItem(item), CLOSE_BRACKET);
+    return this.end;
   }
 
   /** The index after the value that starts at `at`. */
