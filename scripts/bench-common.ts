@@ -22,6 +22,12 @@ export const fmtMs = (n: number) => `${n.toFixed(1)} ms`;
 export const fmtRatio = (r: number) => `${r.toFixed(2)}×`;
 export const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
+/** Nearest-rank percentile (NaN for no values). */
+export function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+}
+
 /**
  * How the raw puppeteer-core side launches Chrome: the same binary with tabvisor's lean
  * flags, less those puppeteer sets itself (headless mode, profile, port), and no viewport

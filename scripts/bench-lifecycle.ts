@@ -26,7 +26,7 @@ import { liveGroupMembers } from '../src/chrome/launch.js';
 import { processTree, readProcessMemory, type ProcessMemory } from '../src/chrome/memory.js';
 import { connect, type EventMessage, type ParamsOf, type TabvisorClient } from '../src/client/index.js';
 import { startTabvisor, type Tabvisor } from '../src/index.js';
-import { count, fmtMs, fmtRatio, launchRaw, log, quick, rawLaunchOptions, round, sleep } from './bench-common.js';
+import { count, fmtMs, fmtRatio, launchRaw, log, pct, quick, rawLaunchOptions, round, sleep } from './bench-common.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────
 const LAUNCHES = count('launches', 15, 3);
@@ -47,11 +47,6 @@ const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => {
   const t0 = performance.now();
   const value = await f();
   return [performance.now() - t0, value];
-};
-/** Nearest-rank percentile. */
-const pct = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 };
 const median = (values: number[]) => pct(values, 50);
 const MB = 2 ** 20;

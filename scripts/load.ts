@@ -23,7 +23,7 @@ import WebSocket from 'ws';
 import { findChrome } from '../src/chrome/find.js';
 import { liveGroupMembers } from '../src/chrome/launch.js';
 import { connect } from '../src/client/index.js';
-import { count, fmtMs, fmtRatio, launchRaw, log, quick, rawLaunchOptions, round } from './bench-common.js';
+import { count, fmtMs, fmtRatio, launchRaw, log, pct, quick, rawLaunchOptions, round } from './bench-common.js';
 
 const INSTANCES = 10;
 const TABS_PER_INSTANCE = 2;
@@ -32,11 +32,6 @@ const IN_FLIGHT = 20;
 const REQUESTS = count('requests', 200, 40);
 const SEQUENTIAL = count('sequential', 1000, 300);
 const TARGETS = { errors: 0, tabListP99Ms: 5 };
-
-const pct = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-};
 
 // A page for the tabs, served from this process.
 const pages = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>load</title><p>tab</p>'));

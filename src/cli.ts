@@ -4,7 +4,8 @@
 import { EventEmitter } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, type LogTap } from './log.js';
-import { CONNECTION_LOST, connect, type RpcError, type TabvisorClient } from './client/index.js';
+import { ConnectionLost, connect, type RpcError, type TabvisorClient } from './client/index.js';
+import { errorMessage } from './errors.js';
 import { packageVersion, startTabvisor } from './index.js';
 import { defaultUrlPolicy } from './server/url-policy.js';
 
@@ -53,7 +54,7 @@ program
         },
       });
     } catch (error) {
-      log.fatal({ err: error instanceof Error ? error.message : String(error) }, 'could not start');
+      log.fatal({ err: errorMessage(error) }, 'could not start');
       log.flush();
       process.exitCode = 1;
       return;
@@ -105,7 +106,7 @@ program
       try {
         params = JSON.parse(paramsText);
       } catch (error) {
-        process.stderr.write(`params are not JSON: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`params are not JSON: ${errorMessage(error)}\n`);
         process.exitCode = 2;
         return;
       }
@@ -114,7 +115,7 @@ program
     try {
       client = await connect(opts.url, { token: opts.token || undefined, client: opts.client, reconnect: false });
     } catch (error) {
-      process.stderr.write(`cannot reach ${opts.url}: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`cannot reach ${opts.url}: ${errorMessage(error)}\n`);
       process.exitCode = 2;
       return;
     }
@@ -124,7 +125,7 @@ program
     } catch (error) {
       const e = error as RpcError;
       process.stderr.write(`${JSON.stringify({ code: e.code, message: e.message, ...(e.data ? { data: e.data } : {}) }, null, 2)}\n`);
-      process.exitCode = e.code === CONNECTION_LOST ? 2 : 1;
+      process.exitCode = error instanceof ConnectionLost ? 2 : 1;
     } finally {
       await client.close();
     }

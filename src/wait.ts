@@ -16,6 +16,7 @@ export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise
 /** Resolves after `ms`; rejects with the signal's reason as soon as it is aborted. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(done, ms);
     function done() {
       signal.removeEventListener('abort', onAbort);

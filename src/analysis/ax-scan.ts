@@ -38,9 +38,7 @@ const NODE_START = ascii('{"nodeId":"');
 const CHILD_IDS = ascii('dIds":['); // the tail of `"childIds":[`, which no other key has
 const OWN_ID = ascii(',"backendDOMNodeId":');
 const QUOTE = 34;
-const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
 const CLOSE_BRACKET = 93;
 
 /**
@@ -95,7 +93,7 @@ function readNode(json: JsonBytes, at: number, wanted: ReadonlySet<number> | und
   let value = -1;
   let properties = -1;
   let id: number | undefined;
-  for (let key = json.open(at, OPEN_BRACE, CLOSE_BRACE); key >= 0; key = json.next(json.end, CLOSE_BRACE)) {
+  for (let key = json.firstMember(at); key >= 0; key = json.nextMember()) {
     const v = json.valueAt(key);
     if (json.is(key, 'ignored')) ignored = json.b[v] === 116; // t(rue)
     else if (json.is(key, 'role')) role = v;
@@ -123,9 +121,9 @@ function readNode(json: JsonBytes, at: number, wanted: ReadonlySet<number> | und
 
 /** The `value` member of the AXValue object at `at`. */
 function innerValue(json: JsonBytes, at: number): unknown {
-  for (let key = json.open(at, OPEN_BRACE, CLOSE_BRACE); key >= 0; key = json.next(json.end, CLOSE_BRACE)) {
+  for (let key = json.firstMember(at); key >= 0; key = json.nextMember()) {
     const value = json.valueAt(key);
-    if (json.is(key, 'value')) return json.b[value] === QUOTE ? json.text(value) : json.value(value);
+    if (json.is(key, 'value')) return json.value(value);
     json.end = json.skip(value);
   }
   return undefined;
@@ -137,18 +135,15 @@ const PROPERTIES_READ = ['checked', 'disabled', 'expanded'];
 
 function readProperties(json: JsonBytes, at: number): NonNullable<AXNode['properties']> {
   const out: NonNullable<AXNode['properties']> = [];
-  for (let item = json.open(at, OPEN_BRACKET, CLOSE_BRACKET); item >= 0; item = json.next(json.end, CLOSE_BRACKET)) {
+  for (let item = json.firstItem(at); item >= 0; item = json.nextItem()) {
     let name: string | undefined;
     let value = -1;
-    for (let key = json.open(item, OPEN_BRACE, CLOSE_BRACE); key >= 0; key = json.next(json.end, CLOSE_BRACE)) {
+    for (let key = json.firstMember(item); key >= 0; key = json.nextMember()) {
       const v = json.valueAt(key);
       if (json.is(key, 'name') && json.b[v] === QUOTE) {
         for (const wanted of PROPERTIES_READ) if (json.is(v, wanted)) name = wanted;
-        json.end = json.skip(v);
-      } else {
-        if (json.is(key, 'value')) value = v;
-        json.end = json.skip(v);
-      }
+      } else if (json.is(key, 'value')) value = v;
+      json.end = json.skip(v);
     }
     const end = json.end;
     if (name !== undefined && value >= 0) out.push({ name, value: { value: innerValue(json, value) } });

@@ -72,16 +72,16 @@ export class JsonBytes {
    * (undefined: skip it). Returns the index after the closing `}`.
    */
   object(at: number, onMember: (keyAt: number, valueAt: number) => number | undefined): number {
-    for (let key = this.open(at, OPEN_BRACE, CLOSE_BRACE); key >= 0; ) {
+    for (let key = this.firstMember(at); key >= 0; key = this.nextMember()) {
       const value = this.valueAt(key);
-      key = this.next(onMember(key, value) ?? this.skip(value), CLOSE_BRACE);
+      this.end = onMember(key, value) ?? this.skip(value);
     }
     return this.end;
   }
 
   /** Walk an array from its `[`: `onItem` consumes the item at `itemAt` and returns its end. */
   array(at: number, onItem: (itemAt: number) => number): number {
-    for (let item = this.open(at, OPEN_BRACKET, CLOSE_BRACKET); item >= 0; ) item = this.next(onItem(item), CLOSE_BRACKET);
+    for (let item = this.firstItem(at); item >= 0; item = this.nextItem()) this.end = onItem(item);
     return this.end;
   }
 
@@ -135,6 +135,7 @@ export class JsonBytes {
 
   /** Any value, as JSON.parse gives it (for the few small values a task keeps whole). */
   value(at: number): unknown {
+    if (this.b[at] === QUOTE) return this.text(at);
     const end = (this.end = this.skip(at));
     return JSON.parse(this.buffer.toString('utf8', at, end));
   }
@@ -183,7 +184,7 @@ export class JsonBytes {
   /** An array of integers as an Int32Array; `end` is set past it. */
   ints(at: number): Int32Array {
     let n = 0;
-    for (let i = this.open(at, OPEN_BRACKET, CLOSE_BRACKET); i >= 0; i = this.next(this.end, CLOSE_BRACKET)) {
+    for (let i = this.firstItem(at); i >= 0; i = this.nextItem()) {
       if (n === this.scratch.length) this.scratch = grown(this.scratch);
       this.scratch[n++] = this.number(i);
     }
@@ -192,15 +193,14 @@ export class JsonBytes {
 
   /**
    * An array of arrays of integers, flattened: `values` holds them all, item k's are
-   * `values[starts[k]] … values[starts[k + 1] - 1]`. `end` is set past it. (Loops, not
-   * array(): a closure per item was most of what reading a DOM snapshot allocated.)
+   * `values[starts[k]] … values[starts[k + 1] - 1]`. `end` is set past it.
    */
   intLists(at: number): { starts: Int32Array; values: Int32Array } {
     let starts: Int32Array = new Int32Array(1024);
     let items = 0;
     let n = 0;
-    for (let item = this.open(at, OPEN_BRACKET, CLOSE_BRACKET); item >= 0; item = this.next(this.end, CLOSE_BRACKET)) {
-      for (let i = this.open(item, OPEN_BRACKET, CLOSE_BRACKET); i >= 0; i = this.next(this.end, CLOSE_BRACKET)) {
+    for (let item = this.firstItem(at); item >= 0; item = this.nextItem()) {
+      for (let i = this.firstItem(item); i >= 0; i = this.nextItem()) {
         if (n === this.scratch.length) this.scratch = grown(this.scratch);
         this.scratch[n++] = this.number(i);
       }
@@ -214,14 +214,10 @@ export class JsonBytes {
   rows(at: number, width: number): Float64Array {
     let out = new Float64Array(1024 * width);
     let row = 0;
-    for (let item = this.open(at, OPEN_BRACKET, CLOSE_BRACKET); item >= 0; item = this.next(this.end, CLOSE_BRACKET)) {
-      if ((row + 1) * width > out.length) {
-        const bigger = new Float64Array(out.length * 2);
-        bigger.set(out);
-        out = bigger;
-      }
+    for (let item = this.firstItem(at); item >= 0; item = this.nextItem()) {
+      if ((row + 1) * width > out.length) out = grown(out);
       let k = 0;
-      for (let i = this.open(item, OPEN_BRACKET, CLOSE_BRACKET); i >= 0; i = this.next(this.end, CLOSE_BRACKET)) {
+      for (let i = this.firstItem(item); i >= 0; i = this.nextItem()) {
         const value = this.number(i);
         if (k++ < width) out[row * width + k - 1] = value;
       }
@@ -231,11 +227,29 @@ export class JsonBytes {
   }
 
   /**
-   * The first item of the array or object opening at `at`, or -1 when it is empty (then
-   * `end` is past it). With next(), a loop over items without a callback:
-   * `for (let i = open(at); i >= 0; i = next(end_of_item_i))`.
+   * Loops over an array's items or an object's members without a callback per item (a
+   * closure per item was most of what reading a DOM snapshot allocated):
+   * `for (let i = json.firstItem(at); i >= 0; i = json.nextItem())`, where reading item i
+   * leaves `end` past it. -1 ends the loop, with `end` past the closing bracket.
    */
-  open(at: number, opening: number, closing: number): number {
+  firstItem(at: number): number {
+    return this.open(at, OPEN_BRACKET, CLOSE_BRACKET);
+  }
+
+  nextItem(): number {
+    return this.next(this.end, CLOSE_BRACKET);
+  }
+
+  /** As firstItem/nextItem, for the members of an object: each gives where a key starts (see valueAt). */
+  firstMember(at: number): number {
+    return this.open(at, OPEN_BRACE, CLOSE_BRACE);
+  }
+
+  nextMember(): number {
+    return this.next(this.end, CLOSE_BRACE);
+  }
+
+  private open(at: number, opening: number, closing: number): number {
     let i = this.ws(at);
     if (this.b[i] !== opening) throw this.error(i, opening === OPEN_BRACKET ? 'an array' : 'an object');
     i = this.ws(i + 1);
@@ -252,8 +266,7 @@ export class JsonBytes {
     return this.ws(i + 1);
   }
 
-  /** After an item ending at `after`: where the next one starts, or -1 at the closing bracket (`end` is then past it). */
-  next(after: number, closing: number): number {
+  private next(after: number, closing: number): number {
     const i = this.ws(after);
     const c = this.b[i];
     if (c === COMMA) return this.ws(i + 1);
@@ -279,8 +292,8 @@ export class JsonBytes {
   }
 }
 
-function grown(array: Int32Array): Int32Array {
-  const bigger = new Int32Array(array.length * 2);
+function grown<T extends Int32Array | Float64Array>(array: T): T {
+  const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
   bigger.set(array);
   return bigger;
 }

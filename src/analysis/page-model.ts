@@ -1,9 +1,8 @@
-import type { DomTables } from './dom-scan.js';
-
 // Joins what Chrome reports about a page — the DOM with its layout (DOMSnapshot) and the
 // accessibility tree — into one list of elements with role, accessible name, value, tag,
 // box and visibility. Pure and synchronous: it runs on a worker (see worker.ts) and, for the
 // benchmark's comparison, inline.
+import type { DomTables } from './dom-scan.js';
 
 /** A node of a tab.snapshot before refs are given (refs are the tab's, see runtime/pages.ts). */
 export interface FlatNode {
@@ -129,7 +128,7 @@ export function buildPageModel(
   // inside a <label>.
   const editable = new Uint8Array(count);
   const inLabel = new Uint8Array(count);
-  const kept: { i: number; tag: string; visible: boolean; interactive: boolean; ownEditable: boolean }[] = [];
+  const kept: { i: number; tag: string; visible: boolean; interactive: boolean; explicitRole: string }[] = [];
   for (let i = 0; i < count; i++) {
     const parent = parentIndex[i] ?? -1;
     if (nodeType[i] !== ELEMENT_NODE) continue;
@@ -155,7 +154,7 @@ export function buildPageModel(
       (tag === 'input' && (attr(i, 'type') ?? '').toLowerCase() !== 'hidden') ||
       INTERACTIVE_ROLES.has(explicitRole) ||
       (ownEditable && !inherited);
-    if (keep({ tag, visible, interactive })) kept.push({ i, tag, visible, interactive, ownEditable });
+    if (keep({ tag, visible, interactive })) kept.push({ i, tag, visible, interactive, explicitRole });
   }
 
   const axByNode = new Map<number, AXNode>();
@@ -181,7 +180,7 @@ export function buildPageModel(
     }
   }
 
-  const elements = kept.map(({ i, tag, visible, interactive }) => {
+  const elements = kept.map(({ i, tag, visible, interactive, explicitRole }) => {
     // Every attribute only when asked for (the audit); the snapshot needs two, looked up.
     let attrs = NO_ATTRIBUTES;
     if (options.attributes) {
@@ -193,7 +192,6 @@ export function buildPageModel(
     const type = (attr(i, 'type') ?? 'text').toLowerCase();
     const id = backendNodeId[i] ?? 0;
     const axNode = axByNode.get(id);
-    const explicitRole = firstToken(attr(i, 'role'));
     const role = axString(axNode?.role) || explicitRole || (tag === 'input' ? (INPUT_ROLES[type] ?? 'textbox') : (IMPLICIT_ROLES[tag] ?? 'generic'));
     const element: PageElement = {
       index: i,

@@ -51,8 +51,19 @@ interface Subscription {
   serverId: string;
 }
 
-/** Error codes for what happened to a call on this side of the wire. */
+/** The code of a call that lost its connection: -32004, unavailable, as the protocol says of a resource that is down. */
 export const CONNECTION_LOST = -32004;
+
+/**
+ * A call that no server answered: the connection was lost, or is not there. Its code is
+ * CONNECTION_LOST; the class tells it from a server's own -32004 (a tab recovering).
+ */
+export class ConnectionLost extends RpcError {
+  constructor(message: string, data: Record<string, unknown>) {
+    super(CONNECTION_LOST, message, data);
+    this.name = 'ConnectionLost';
+  }
+}
 
 export class TabvisorClient {
   private nextId = 1;
@@ -105,12 +116,12 @@ export class TabvisorClient {
 
   /**
    * Call a method. A call in flight when the connection is lost rejects with
-   * RpcError(CONNECTION_LOST) — it may or may not have run on the server; a call made while
+   * ConnectionLost (code CONNECTION_LOST) — it may or may not have run on the server; a call made while
    * reconnecting waits for the connection (at most `callTimeoutMs`).
    */
   async call<M extends MethodName>(method: M, ...params: undefined extends ParamsOf<M> ? [ParamsOf<M>?] : [ParamsOf<M>]): Promise<ResultOf<M>> {
     if (this.current === 'reconnecting') await this.untilOpen();
-    if (this.current === 'closed' || this.socket.readyState !== WebSocket.OPEN) throw new RpcError(CONNECTION_LOST, 'connection is not open', { state: this.current });
+    if (this.current === 'closed' || this.socket.readyState !== WebSocket.OPEN) throw new ConnectionLost('connection is not open', { state: this.current });
     if (method === 'events.unsubscribe') {
       // The caller's id, as the server of this connection knows it.
       const { subscriptionId } = params[0] as ParamsOf<'events.unsubscribe'>;
@@ -187,7 +198,7 @@ export class TabvisorClient {
     socket.on('message', (data) => this.receive(String(data)));
     socket.on('error', () => {}); // 'close' follows and says what matters
     socket.once('close', (code, reason) => {
-      for (const { reject } of this.pending.values()) reject(new RpcError(CONNECTION_LOST, `connection closed (${code})`, { code }));
+      for (const { reject } of this.pending.values()) reject(new ConnectionLost(`connection closed (${code})`, { code }));
       this.pending.clear();
       const text = reason.toString();
       if (this.current === 'closed' || this.options.reconnect === false) {
@@ -242,7 +253,7 @@ export class TabvisorClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(new RpcError(CONNECTION_LOST, `no connection after ${timeoutMs} ms`, { state: this.current }));
+        reject(new ConnectionLost(`no connection after ${timeoutMs} ms`, { state: this.current }));
       }, timeoutMs);
       const off = this.onState((state) => {
         if (state === 'reconnecting') return;

@@ -22,7 +22,7 @@ interface SnapshotRecord {
   generation: number;
   nodes: SnapshotNode[];
   /** backend node id of each node, same order. */
-  backendNodeIds: number[];
+  backendNodeIds: Int32Array;
 }
 
 /** What a tab's refs point at: valid for one page handle and one document of it. */
@@ -234,8 +234,7 @@ export class PageService {
   private record(tabId: string, handle: TabHandle, generation: number, filter: SnapshotFilter, columns: FlatColumns): SnapshotRecord {
     const refs = this.refsFor(tabId, handle, generation);
     const nodes: SnapshotNode[] = fromColumns(columns, (backendNodeId) => ({ ref: this.refOf(refs, backendNodeId) }));
-    const backendNodeIds = Array.from(columns.backendNodeIds);
-    const record: SnapshotRecord = { snapshotId: `s-${++this.snapshotSeq}`, filter, generation, nodes, backendNodeIds };
+    const record: SnapshotRecord = { snapshotId: `s-${++this.snapshotSeq}`, filter, generation, nodes, backendNodeIds: columns.backendNodeIds };
     refs.history.push(record);
     if (refs.history.length > HISTORY) refs.history.shift();
     // Refs stay valid while a kept snapshot of this document holds them; the rest are dropped.

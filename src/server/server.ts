@@ -134,26 +134,18 @@ export class ControlServer {
   }
 
   private serveHttp(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/metrics') {
-      // Operators' data: the same Host, Origin and token rules as the channel.
-      const refused = refusal(req, new URL(req.url ?? '/', 'http://localhost'), this.access);
-      if (refused) return void res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: refused.reason }));
-      void this.metrics.text().then(
-        (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
-        (error: unknown) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: String(error) })),
-      );
-      return;
-    }
-    if (req.method === 'GET' && path === '/health') {
-      // Probes send no token: Host and Origin only, so a rebinding page still cannot read it.
-      const refused = refusal(req, new URL(req.url ?? '/', 'http://localhost'), { ...this.access, token: undefined });
-      if (refused) return void res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: refused.reason }));
-      const body = this.closing ? { status: 'stopping' } : this.options.runtime.health();
-      res.writeHead(this.closing ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.method !== 'GET' || (url.pathname !== '/metrics' && url.pathname !== '/health')) return void json(404, { error: 'not found' });
+    // The channel's Host, Origin and token rules; /health without the token (probes send
+    // none), so a rebinding page still cannot read it.
+    const refused = refusal(req, url, url.pathname === '/health' ? { ...this.access, token: undefined } : this.access);
+    if (refused) return void json(refused.status, { error: refused.reason });
+    if (url.pathname === '/health') return void json(this.closing ? 503 : 200, this.closing ? { status: 'stopping' } : this.options.runtime.health());
+    void this.metrics.text().then(
+      (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
+      (error: unknown) => json(500, { error: String(error) }),
+    );
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -2,7 +2,7 @@
 // under the ids the caller knows), and `tabvisor call` as a real process.
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONNECTION_LOST, connect, RpcError, type ClientState, type EventMessage, type TabvisorClient } from '../../src/client/index.js';
+import { CONNECTION_LOST, ConnectionLost, connect, type ClientState, type EventMessage, type TabvisorClient } from '../../src/client/index.js';
 import { startTabvisor, type Tabvisor } from '../../src/index.js';
 import { expectNoLeakedResources, fastDefaults, PageServer, resourceSnapshot, type ResourceSnapshot } from './harness.js';
 
@@ -83,8 +83,8 @@ describe('client reconnect', () => {
     const pending = client.call('tab.action', { tabId, action: 'click', selector: '#never', timeoutMs: 20_000 }).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 200));
     client.ws.terminate(); // the network goes away under the call
-    const error = (await pending) as RpcError;
-    expect(error).toBeInstanceOf(RpcError);
+    const error = (await pending) as ConnectionLost;
+    expect(error).toBeInstanceOf(ConnectionLost);
     expect(error.code).toBe(CONNECTION_LOST);
     await untilState(client, 'open');
     // Same client name, so the instance is still ours after the reconnect.
