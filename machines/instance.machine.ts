@@ -27,12 +27,29 @@ export interface InstanceOptions {
   tabRestoreTimeoutMs: number;
 }
 
+/** What a snapshot says of an instance that the runtime brings back after its own restart. */
+export interface InstanceRestore {
+  /** It was failed when the snapshot was taken: it comes back failed, its tabs with it. */
+  failed: boolean;
+  restarts: number;
+  reason: string;
+  tabs: { tabId: string; url: string; title: string; evictable: boolean }[];
+}
+
 export interface InstanceInput {
   instanceId: string;
   options: InstanceOptions;
+  /** Restored from a snapshot: the running browser is adopted if it can be, else relaunched. */
+  restore?: InstanceRestore;
 }
 
-export interface InstanceContext extends InstanceInput {
+export interface InstanceContext {
+  instanceId: string;
+  options: InstanceOptions;
+  /** Set while a restored instance comes back: how it comes back, for the reason it gives. */
+  restoring: 'adopt' | 'failed' | null;
+  /** How the last recovery got its browser, when it was not a plain relaunch. */
+  recoveredBy: string | null;
   pid: number | null;
   launchMs: number | null;
   tabIds: string[];
@@ -97,6 +114,8 @@ const instanceSetup = setup({
   },
   actors: {
     launchChrome: fromPromise<LaunchOutput, LaunchInput>(notProvided('launchChrome')),
+    /** Reconnect to the browser a snapshot recorded, if it is still the same live process. */
+    adoptChrome: fromPromise<LaunchOutput, LaunchInput>(notProvided('adoptChrome')),
     /** Kill the whole process tree (SIGKILL to the group); the profile stays for the relaunch. */
     killChrome: fromPromise<void, InstanceRef>(notProvided('killChrome')),
     /** Graceful close, then kill of the group; the profile is removed. */
@@ -155,6 +174,8 @@ const instanceSetup = setup({
     crossesSoft: ({ context }, p: { bytes: number }) => !context.overSoftLimit && p.bytes > context.options.limits.softMemoryMb * MB,
     memoryOk: ({ context }) => !context.overSoftLimit,
     allTabsSettled: ({ context }) => context.pendingTabs.length === 0,
+    restoredFailed: ({ context }) => context.restoring === 'failed',
+    restored: ({ context }) => context.restoring === 'adopt',
     noTabsLeft: ({ context }) => context.tabIds.length === 0,
   },
   delays: {
@@ -202,11 +223,29 @@ const memoryRegion = instanceSetup.createStateConfig({
 
 export const instanceMachine = instanceSetup.createMachine({
   id: 'instance',
-  context: ({ input }) => ({
-    ...input,
+  context: ({ input, spawn }) => ({
+    instanceId: input.instanceId,
+    options: input.options,
+    restoring: input.restore ? (input.restore.failed ? 'failed' : 'adopt') : null,
+    recoveredBy: null,
     pid: null,
     launchMs: null,
-    tabIds: [],
+    // A restored instance brings its tabs back under their ids; they wait for the browser.
+    tabIds: (input.restore?.tabs ?? []).map((tab) => {
+      spawn('tab', {
+        id: tab.tabId,
+        input: {
+          tabId: tab.tabId,
+          instanceId: input.instanceId,
+          url: tab.url,
+          evictable: tab.evictable,
+          probe: input.options.tabProbe,
+          restart: input.options.restart,
+          restored: { title: tab.title },
+        },
+      });
+      return tab.tabId;
+    }),
     pendingTabs: [],
     misses: 0,
     memoryBytes: null,
@@ -214,10 +253,14 @@ export const instanceMachine = instanceSetup.createMachine({
     restartsInWindow: 0,
     windowEpoch: 0,
     attempt: 0,
-    restarts: 0,
-    reason: 'created',
+    restarts: input.restore?.restarts ?? 0,
+    reason: input.restore
+      ? input.restore.failed
+        ? `failed before a runtime restart: ${input.restore.reason}`
+        : `restoring from snapshot (was: ${input.restore.reason})`
+      : 'created',
   }),
-  initial: 'spawning',
+  initial: 'starting',
   on: {
     STOP: { target: '.stopping', actions: assign({ reason: ({ event }) => event.reason ?? 'stop requested' }) },
     CLOSE_TAB: { actions: enqueueActions(({ enqueue, event }) => enqueue.sendTo(event.tabId, { type: 'CLOSE', reason: event.reason ?? 'closed by client' })) },
@@ -237,6 +280,15 @@ export const instanceMachine = instanceSetup.createMachine({
     },
   },
   states: {
+    // Transient: a new instance launches; a restored one adopts or relaunches its browser, or
+    // comes back failed if it was.
+    starting: {
+      always: [
+        { guard: 'restoredFailed', target: 'failed', actions: assign({ restoring: null }) },
+        { guard: 'restored', target: 'recovering.adopting' },
+        { target: 'spawning' },
+      ],
+    },
     spawning: {
       invoke: {
         src: 'launchChrome',
@@ -376,6 +428,31 @@ export const instanceMachine = instanceSetup.createMachine({
           },
         },
         backoff: { after: { backoff: 'relaunching' } },
+        adopting: {
+          invoke: {
+            src: 'adoptChrome',
+            input: ({ context }) => ({ instanceId: context.instanceId, options: context.options }),
+            onDone: {
+              target: 'restoringTabs',
+              actions: assign(({ event }) => ({
+                pid: event.output.pid,
+                launchMs: event.output.launchMs,
+                restoring: null,
+                recoveredBy: 'adopted after a runtime restart',
+              })),
+            },
+            // The world has made sure the recorded browser is gone: one Chrome per instance.
+            onError: {
+              target: 'relaunching',
+              actions: assign(({ context, event }) => ({
+                restoring: null,
+                restarts: context.restarts + 1,
+                reason: `not adopted: ${errorText(event.error)}; relaunching`,
+                recoveredBy: `relaunched after a runtime restart (not adopted: ${errorText(event.error)})`,
+              })),
+            },
+          },
+        },
         relaunching: {
           invoke: {
             src: 'launchChrome',
@@ -395,13 +472,17 @@ export const instanceMachine = instanceSetup.createMachine({
           always: {
             guard: 'allTabsSettled',
             target: '#instance.healthy',
-            actions: assign(({ context }) => ({ reason: `relaunched (pid ${context.pid}), ${context.tabIds.length} tabs restored` })),
+            actions: assign(({ context }) => ({
+              reason: `${context.recoveredBy ?? 'relaunched'} (pid ${context.pid}), ${context.tabIds.length} tabs restored`,
+              recoveredBy: null,
+            })),
           },
           after: {
             tabRestoreTimeout: {
               target: '#instance.healthy',
               actions: assign(({ context }) => ({
-                reason: `relaunched (pid ${context.pid}); ${context.pendingTabs.length} of ${context.tabIds.length} tabs still recovering`,
+                reason: `${context.recoveredBy ?? 'relaunched'} (pid ${context.pid}); ${context.pendingTabs.length} of ${context.tabIds.length} tabs still recovering`,
+                recoveredBy: null,
               })),
             },
           },

@@ -2,7 +2,7 @@
 // on shutdown. Each instance restarts itself (its own intensity); a failed one is reported
 // here and the rest of the fleet keeps working.
 import { assign, enqueueActions, setup } from 'xstate';
-import { instanceMachine, type InstanceOptions, type InstanceParentEvent } from './instance.machine.js';
+import { instanceMachine, type InstanceOptions, type InstanceParentEvent, type InstanceRestore } from './instance.machine.js';
 
 export interface SupervisorContext {
   instanceIds: string[];
@@ -10,7 +10,7 @@ export interface SupervisorContext {
 }
 
 export type SupervisorEvent =
-  | { type: 'CREATE_INSTANCE'; instanceId: string; options: InstanceOptions }
+  | { type: 'CREATE_INSTANCE'; instanceId: string; options: InstanceOptions; restore?: InstanceRestore }
   | { type: 'STOP_INSTANCE'; instanceId: string }
   | { type: 'SHUTDOWN' }
   | InstanceParentEvent;
@@ -67,7 +67,7 @@ export const supervisorMachine = setup({
           actions: enqueueActions(({ enqueue, context, event }) => {
             enqueue.spawnChild('instance', {
               id: event.instanceId,
-              input: { instanceId: event.instanceId, options: event.options },
+              input: { instanceId: event.instanceId, options: event.options, restore: event.restore },
             });
             enqueue.assign({ instanceIds: [...context.instanceIds, event.instanceId] });
           }),

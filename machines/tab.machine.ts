@@ -11,6 +11,9 @@ export interface TabInput {
   evictable: boolean;
   probe: ProbePolicy;
   restart: RestartPolicy;
+  /** Restored from a snapshot: the tab waits for its instance, then its target is found again
+   * (adopted browser) or reopened at `url` (relaunched one), under the same id. */
+  restored?: { title: string };
 }
 
 export interface TabContext extends TabInput {
@@ -36,6 +39,8 @@ export interface OpenTargetInput extends TargetRef {
 export interface OpenTargetOutput {
   url: string;
   title: string;
+  /** The target was still there in an adopted browser (nothing was reloaded). */
+  adopted?: boolean;
 }
 
 export type TabEvent =
@@ -87,6 +92,7 @@ const tabSetup = setup({
     currentWindow: ({ context, event }) => event.type === 'RESTART_WINDOW_ELAPSED' && event.epoch === context.windowEpoch,
     missesReachDegrade: ({ context }) => context.misses + 1 >= context.probe.degradeAfter,
     missesReachRecover: ({ context }) => context.misses + 1 >= context.probe.recoverAfter,
+    restored: ({ context }) => context.restored !== undefined,
   },
   delays: {
     probeInterval: ({ context }) => context.probe.intervalMs,
@@ -118,14 +124,14 @@ export const tabMachine = tabSetup.createMachine({
   id: 'tab',
   context: ({ input }) => ({
     ...input,
-    title: '',
+    title: input.restored?.title ?? '',
     misses: 0,
     restartsInWindow: 0,
     windowEpoch: 0,
     attempt: 0,
-    reason: 'tab opened',
+    reason: input.restored ? 'restoring from snapshot' : 'tab opened',
   }),
-  initial: 'spawning',
+  initial: 'starting',
   on: {
     CLOSE: { target: '.stopped', actions: assign({ reason: ({ event }) => event.reason ?? 'closed by client' }) },
     INSTANCE_FAILED: { target: '.failed', actions: assign({ reason: ({ event }) => `instance failed: ${event.reason}` }) },
@@ -143,6 +149,10 @@ export const tabMachine = tabSetup.createMachine({
     },
   },
   states: {
+    // Transient: a new tab opens its target; a restored one waits for its instance.
+    starting: {
+      always: [{ guard: 'restored', target: 'recovering.waitingForInstance' }, { target: 'spawning' }],
+    },
     spawning: {
       invoke: {
         src: 'openTarget',
@@ -223,7 +233,11 @@ export const tabMachine = tabSetup.createMachine({
             input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId, url: context.url }),
             onDone: {
               target: '#tab.healthy',
-              actions: assign(({ event }) => ({ url: event.output.url, title: event.output.title, reason: 'target reopened' })),
+              actions: assign(({ event }) => ({
+                url: event.output.url,
+                title: event.output.title,
+                reason: event.output.adopted ? 'target adopted' : 'target reopened',
+              })),
             },
             onError: {
               target: '#tab.failed',

@@ -18,6 +18,7 @@ import {
   tabMachine,
   type InstanceEvent,
   type InstanceOptions,
+  type InstanceRestore,
   type LaunchOutput,
   type OpenTargetInput,
   type TabEvent,
@@ -61,6 +62,12 @@ class Gate {
 export class FakeWorld {
   // knobs
   launchFailures = 0;
+  /** Adoptions that fail (the recorded browser is gone), as after a reboot. */
+  adoptFailures = 0;
+  /** Adoptions wait for `releaseAdoption(instanceId)` (to see a restored instance mid-adoption). */
+  holdAdoptions = false;
+  /** Tabs whose reopen finds their target still there in an adopted browser. */
+  adoptedTargets = new Set<string>();
   /** A launch that never finishes (to hold the machine in spawning/relaunching). */
   launchHangs = false;
   frozen = false;
@@ -79,6 +86,7 @@ export class FakeWorld {
   stopFails = false;
   // records
   readonly launches: string[] = [];
+  readonly adoptions: string[] = [];
   readonly kills: string[] = [];
   readonly stops: string[] = [];
   readonly mitigations: string[] = [];
@@ -96,6 +104,11 @@ export class FakeWorld {
     this.gate.release(`reopen ${tabId}`);
   }
 
+  /** Let a held adoption by `instanceId` go on (to succeed or fail by `adoptFailures`). */
+  releaseAdoption(instanceId: string): void {
+    this.gate.release(`adopt ${instanceId}`);
+  }
+
   /** Let a held stop of `instanceId` finish. */
   releaseStop(instanceId: string): void {
     this.gate.release(`stop ${instanceId}`);
@@ -106,10 +119,10 @@ export class FakeWorld {
       actors: {
         openTarget: fromPromise(async ({ input }) => this.open(this.opens, input)),
         reopenTarget: fromPromise(async ({ input }) => {
-          if (!this.holdReopens) return this.open(this.reopens, input);
+          if (!this.holdReopens) return { ...this.open(this.reopens, input), ...this.adoptedMark(input.tabId) };
           this.reopens.push(input);
           await this.gate.wait(`reopen ${input.tabId}`);
-          return { url: input.url, title: `title of ${input.url}` };
+          return { url: input.url, title: `title of ${input.url}`, ...this.adoptedMark(input.tabId) };
         }),
         probeTarget: fromPromise(({ input }) => {
           if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
@@ -134,6 +147,15 @@ export class FakeWorld {
             throw new Error('chrome would not start');
           }
           return { pid: this.nextPid++, launchMs: 42 };
+        }),
+        adoptChrome: fromPromise(async ({ input }): Promise<LaunchOutput> => {
+          this.adoptions.push(input.instanceId);
+          if (this.holdAdoptions) await this.gate.wait(`adopt ${input.instanceId}`);
+          if (this.adoptFailures > 0) {
+            this.adoptFailures--;
+            throw new Error('no live browser recorded');
+          }
+          return { pid: this.nextPid++, launchMs: 7 };
         }),
         killChrome: fromPromise(async ({ input }) => {
           this.kills.push(input.instanceId);
@@ -173,6 +195,11 @@ export class FakeWorld {
     }
     return { url: input.url, title: `title of ${input.url}` };
   }
+
+  /** What reopenTarget adds for a target an adopted browser still had. */
+  private adoptedMark(tabId: string): { adopted?: true } {
+    return this.adoptedTargets.has(tabId) ? { adopted: true } : {};
+  }
 }
 
 /** Which state nodes and transitions of the three machines any test reached. */
@@ -184,7 +211,14 @@ export class Coverage {
     if (event.type !== '@xstate.microstep' && event.type !== '@xstate.snapshot') return;
     const snapshot = event.snapshot as { _nodes?: AnyStateNode[] };
     for (const node of snapshot._nodes ?? []) this.states.add(node.id);
-    if (event.type === '@xstate.microstep') for (const t of event._transitions) this.transitions.add(transitionKey(t));
+    if (event.type !== '@xstate.microstep') return;
+    for (const t of event._transitions) {
+      this.transitions.add(transitionKey(t));
+      // A transition is only taken from an active state. This is what counts a transient state
+      // entered by the initial microstep (e.g. `starting`): XState emits no inspection event for
+      // that microstep, and the eventless one out of it reports the snapshot after it.
+      this.states.add(t.source.id);
+    }
   };
 
   static all(): { states: string[]; transitions: string[] } {
@@ -209,7 +243,41 @@ function transitionKey(t: AnyTransitionDefinition): string {
 
 export const coverage = new Coverage();
 
-/** States and transitions of one machine ('supervisor', 'instance', 'tab') never reached. */
+/**
+ * The restore path: an instance (and its tabs) brought back from a snapshot after a runtime
+ * restart. Only restore.test.ts reaches these, and it asserts that it reached every one
+ * (`missedRestorePath()`); `missed()` leaves exactly these out for the other files, since
+ * each test file runs in its own worker with its own tracker.
+ */
+export const RESTORE_PATH: { readonly states: readonly string[]; readonly transitions: readonly string[] } = {
+  states: ['instance.recovering.adopting'],
+  transitions: [
+    'instance.starting --always[0]--> instance.failed',
+    'instance.starting --always[1]--> instance.recovering.adopting',
+    'instance.recovering.adopting --xstate.done.actor.0.instance.recovering.adopting[0]--> instance.recovering.restoringTabs',
+    'instance.recovering.adopting --xstate.error.actor.0.instance.recovering.adopting[0]--> instance.recovering.relaunching',
+    'tab.starting --always[0]--> tab.recovering.waitingForInstance',
+  ],
+};
+
+/** Entries of RESTORE_PATH not reached. Throws on an entry the machines do not have (renamed?). */
+export function missedRestorePath(): { states: string[]; transitions: string[] } {
+  const all = Coverage.all();
+  const unknown = [
+    ...RESTORE_PATH.states.filter((s) => !all.states.includes(s)),
+    ...RESTORE_PATH.transitions.filter((t) => !all.transitions.includes(t)),
+  ];
+  if (unknown.length) throw new Error(`RESTORE_PATH names what the machines do not have: ${unknown.join('; ')}`);
+  return {
+    states: RESTORE_PATH.states.filter((s) => !coverage.states.has(s)),
+    transitions: RESTORE_PATH.transitions.filter((t) => !coverage.transitions.has(t)),
+  };
+}
+
+/**
+ * States and transitions of one machine ('supervisor', 'instance', 'tab') never reached,
+ * leaving out RESTORE_PATH (restore.test.ts covers that).
+ */
 export function missed(machine: string): { states: string[]; transitions: string[] } {
   const all = Coverage.all();
   const mine = (id: string) => id === machine || id.startsWith(`${machine}.`) || id.startsWith(`${machine} `);
@@ -218,8 +286,8 @@ export function missed(machine: string): { states: string[]; transitions: string
     throw new Error(`coverage found no state nodes or transitions for machine '${machine}'`);
   }
   return {
-    states: all.states.filter(mine).filter((s) => !coverage.states.has(s)),
-    transitions: all.transitions.filter(mine).filter((t) => !coverage.transitions.has(t)),
+    states: all.states.filter(mine).filter((s) => !coverage.states.has(s) && !RESTORE_PATH.states.includes(s)),
+    transitions: all.transitions.filter(mine).filter((t) => !coverage.transitions.has(t) && !RESTORE_PATH.transitions.includes(t)),
   };
 }
 
@@ -263,6 +331,13 @@ export class Sim {
 
   async createInstance(id = 'i-1', options = testOptions()): Promise<InstanceActor> {
     this.root.send({ type: 'CREATE_INSTANCE', instanceId: id, options });
+    await this.flush();
+    return this.instance(id);
+  }
+
+  /** Bring an instance back from a snapshot, as the runtime does after its own restart. */
+  async restoreInstance(id: string, restore: InstanceRestore, options = testOptions()): Promise<InstanceActor> {
+    this.root.send({ type: 'CREATE_INSTANCE', instanceId: id, options, restore });
     await this.flush();
     return this.instance(id);
   }
