@@ -1,10 +1,13 @@
 // One Chrome instance as the world sees it: the process tree, the puppeteer connection over
 // the DevTools WebSocket (not a pipe, so a later runtime can re-adopt it), and its pages.
-import puppeteer, { type Browser, type CDPSession } from 'puppeteer-core';
+import { readFile } from 'node:fs/promises';
+import puppeteer, { type Browser, type CDPSession, type Target } from 'puppeteer-core';
 import { waitAtMost } from '../wait.js';
 import type { ChromeBinary } from './find.js';
+import { Keeper } from './keeper.js';
 import { killProcessGroup, launchChrome, removeProfile, type ChromeProcess, type ExitInfo } from './launch.js';
 import { processTree, readPrivateFootprint, readProcessMemory, type ProcessMemory } from './memory.js';
+import { groupIsOurs, isSameProcess, type ProcessIdentity } from './process-identity.js';
 import { TabHandle } from './tab.js';
 
 export interface Connection {
@@ -12,20 +15,72 @@ export interface Connection {
   browser: Browser;
   /** Browser-level session for probes: one round trip through the browser process. */
   session: CDPSession;
+  keeper: Keeper;
 }
+
+/** How a browser outlives a crashed runtime (see keeper.ts). */
+export interface InstanceGuard {
+  /** How long the browser waits for a new runtime to adopt it. */
+  graceMs: number;
+  /** The profile is temporary (no state dir): the keeper removes it with the browser. */
+  temporaryProfile: boolean;
+  /** Environment markers that let a later runtime find this tree and its keeper. */
+  env: Record<string, string>;
+}
+
+/** What a snapshot records of a running browser, to adopt it after a runtime restart. */
+export interface ChromeRecord {
+  identity: ProcessIdentity;
+  wsEndpoint: string;
+  profileDir: string;
+  keeper: ProcessIdentity | null;
+  /** Tab id → DevTools target id of the pages the runtime had open. */
+  targets: Record<string, string>;
+}
+
+export interface OpenedTab {
+  tab: TabHandle;
+  /** An adopted browser still had this tab's target: it was attached to, not reopened. */
+  adopted: boolean;
+}
+
+/** An adopted browser must answer within this; a frozen or foreign endpoint is not adopted. */
+const ADOPT_TIMEOUT_MS = 3_000;
 
 const TREE_TTL_MS = 5_000;
 
 export class ChromeInstance {
   private connection: Connection | null = null;
+  /** Connections whose browser or keeper may still be running, until kill() has ended both
+   * (a forced exit in the middle of a kill must still reach them). */
+  private readonly live = new Set<Connection>();
   private treeCache: { pid: number; pids: number[]; at: number } | null = null;
   readonly tabs = new Map<string, TabHandle>();
+  /** Targets of an adopted browser not yet claimed by their tab actors. */
+  private readonly adoptable = new Map<string, Target>();
 
   constructor(
     readonly instanceId: string,
     readonly binary: ChromeBinary,
     readonly profileDir: string,
+    private readonly guard: InstanceGuard,
   ) {}
+
+  /** The browser as a snapshot records it (null while none runs). */
+  record(): ChromeRecord | null {
+    const connection = this.connection;
+    if (!connection) return null;
+    const targets: Record<string, string> = {};
+    for (const [tabId, tab] of this.tabs) targets[tabId] = tab.targetId;
+    for (const [tabId, target] of this.adoptable) targets[tabId] ??= targetIdOf(target);
+    return {
+      identity: connection.chrome.identity,
+      wsEndpoint: connection.chrome.wsEndpoint,
+      profileDir: this.profileDir,
+      keeper: connection.keeper.identity,
+      targets,
+    };
+  }
 
   get pid(): number | null {
     return this.connection?.chrome.pid ?? null;
@@ -38,14 +93,20 @@ export class ChromeInstance {
   /** Launch a new browser (the previous one must have been killed) and connect to it. */
   async launch(args: string[], signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
     const started = performance.now();
-    const chrome = await launchChrome({ binary: this.binary, instanceId: this.instanceId, profileDir: this.profileDir, args, signal });
+    const chrome = await launchChrome({ binary: this.binary, instanceId: this.instanceId, profileDir: this.profileDir, args, signal, env: this.guard.env });
     let browser: Browser | undefined;
+    let keeper: Keeper | undefined;
     try {
+      const keeping = this.startKeeper(chrome.identity);
       browser = await puppeteer.connect({
         browserWSEndpoint: chrome.wsEndpoint,
         defaultViewport: null,
         protocolTimeout: 30_000,
+      }).catch(async (error: unknown) => {
+        await keeping.then((k) => k.release(), () => {});
+        throw error;
       });
+      keeper = await keeping;
       const session = await browser.target().createCDPSession();
       // Chrome opens an about:blank page at start; its renderer is ~40 MB PSS that no tab
       // uses. Tabs get targets of their own, so an idle instance holds no page at all.
@@ -56,14 +117,89 @@ export class ChromeInstance {
           Promise.all(targetInfos.filter((t) => t.type === 'page').map((t) => session.send('Target.closeTarget', { targetId: t.targetId }))),
         )
         .catch(() => {});
-      this.connection = { chrome, browser, session };
+      this.connection = { chrome, browser, session, keeper };
+      this.live.add(this.connection);
       if (signal?.aborted) throw new Error('launch aborted');
       return { pid: chrome.pid, launchMs: Math.round(performance.now() - started) };
     } catch (error) {
+      const failed = this.connection;
       this.connection = null;
       await browser?.disconnect().catch(() => {});
       await killProcessGroup(chrome.pid);
       await chrome.exited;
+      await keeper?.release();
+      if (failed) this.live.delete(failed);
+      throw error;
+    }
+  }
+
+  private startKeeper(browser: ProcessIdentity): Promise<Keeper> {
+    return Keeper.start({
+      instanceId: this.instanceId,
+      browser,
+      graceMs: this.guard.graceMs,
+      removeProfile: this.guard.temporaryProfile ? this.profileDir : null,
+      env: this.guard.env,
+    });
+  }
+
+  /**
+   * Take over the browser an earlier runtime recorded, if it is still that process (same pid,
+   * start time and boot), runs on this profile and answers over DevTools. Its recorded pages
+   * wait to be claimed by their tabs; pages nobody recorded are closed. If it cannot be
+   * adopted, whatever is left of it is killed before this rejects: never two browsers for
+   * one instance. The earlier runtime's keeper must have been ended by the caller.
+   */
+  async adopt(record: ChromeRecord, signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
+    const started = performance.now();
+    const { identity } = record;
+    let browser: Browser | undefined;
+    let keeper: Keeper | undefined;
+    try {
+      if (record.profileDir !== this.profileDir) throw new Error(`it ran on another profile (${record.profileDir})`);
+      if (!(await isSameProcess(identity))) throw new Error(`pid ${identity.pid} is not the recorded browser any more`);
+      const cmdline = await readFile(`/proc/${identity.pid}/cmdline`, 'utf8').catch(() => '');
+      if (!cmdline.split('\0').includes(`--user-data-dir=${record.profileDir}`)) throw new Error(`pid ${identity.pid} does not run on the recorded profile`);
+      const connecting = puppeteer.connect({ browserWSEndpoint: record.wsEndpoint, defaultViewport: null, protocolTimeout: 30_000 });
+      browser = await withDeadline(connecting, ADOPT_TIMEOUT_MS, 'its DevTools endpoint did not answer').catch((error: unknown) => {
+        void connecting.then((late) => late.disconnect(), () => {});
+        throw error;
+      });
+      const session = await browser.target().createCDPSession();
+      await withDeadline(session.send('Browser.getVersion'), ADOPT_TIMEOUT_MS, 'it did not answer a probe');
+      if (signal?.aborted) throw new Error('adoption aborted');
+      const wanted = new Map(Object.entries(record.targets).map(([tabId, targetId]) => [targetId, tabId]));
+      for (const target of browser.targets()) {
+        if (target.type() !== 'page') continue;
+        const tabId = wanted.get(targetIdOf(target));
+        if (tabId) this.adoptable.set(tabId, target);
+        else void session.send('Target.closeTarget', { targetId: targetIdOf(target) }).catch(() => {});
+      }
+      keeper = await this.startKeeper(identity);
+      let exitInfo: ExitInfo | null = null;
+      let markExited = () => {};
+      const exited = new Promise<ExitInfo>((resolve) => (markExited = () => resolve((exitInfo ??= { code: null, signal: null }))));
+      const chrome: ChromeProcess = {
+        pid: identity.pid,
+        identity,
+        wsEndpoint: record.wsEndpoint,
+        profileDir: this.profileDir,
+        launchMs: Math.round(performance.now() - started),
+        exited,
+        get exitInfo() {
+          return exitInfo;
+        },
+        markExited,
+      };
+      if (signal?.aborted) throw new Error('adoption aborted');
+      this.connection = { chrome, browser, session, keeper };
+      this.live.add(this.connection);
+      return { pid: identity.pid, launchMs: chrome.launchMs };
+    } catch (error) {
+      this.adoptable.clear();
+      await browser?.disconnect().catch(() => {});
+      if (await groupIsOurs(identity)) await killProcessGroup(identity.pid).catch(() => {});
+      await keeper?.release();
       throw error;
     }
   }
@@ -144,11 +280,28 @@ export class ChromeInstance {
     this.connection = null;
     for (const tab of this.tabs.values()) tab.dispose();
     this.tabs.clear();
+    this.adoptable.clear();
     if (!connection) return;
     connection.browser.removeAllListeners('disconnected');
     await killProcessGroup(connection.chrome.pid);
+    connection.chrome.markExited();
     await connection.chrome.exited;
     await connection.browser.disconnect().catch(() => {});
+    // After the kill: a runtime that dies in between leaves a keeper that finds nothing to do.
+    await connection.keeper.release();
+    this.live.delete(connection);
+  }
+
+  /** Forced exit: SIGKILL the browser's group and its keeper, synchronously. */
+  killSync(): void {
+    for (const connection of this.live) {
+      try {
+        process.kill(-connection.chrome.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      connection.keeper.killSync();
+    }
   }
 
   /** Graceful close, then kill of the group, then the profile dir goes. */
@@ -161,16 +314,20 @@ export class ChromeInstance {
     await removeProfile(this.profileDir);
   }
 
-  async openTab(tabId: string): Promise<TabHandle> {
+  /** A new target for the tab, or the one an adopted browser still has for it. */
+  async openTab(tabId: string): Promise<OpenedTab> {
     const old = this.tabs.get(tabId);
     if (old) {
       this.tabs.delete(tabId);
       await old.close();
     }
-    const tab = await TabHandle.open(this.browser, tabId);
+    const target = this.adoptable.get(tabId);
+    this.adoptable.delete(tabId);
+    const existing = target ? await target.page().catch(() => null) : null;
+    const tab = await TabHandle.open(this.browser, tabId, existing ?? undefined);
     this.tabs.set(tabId, tab);
     this.treeCache = null;
-    return tab;
+    return { tab, adopted: existing !== null };
   }
 
   async closeTab(tabId: string): Promise<void> {
@@ -178,4 +335,16 @@ export class ChromeInstance {
     this.tabs.delete(tabId);
     await tab?.close();
   }
+}
+
+function targetIdOf(target: Target): string {
+  return (target as unknown as { _targetId: string })._targetId;
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

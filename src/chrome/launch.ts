@@ -4,6 +4,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { ChromeBinary } from './find.js';
+import { identify, type ProcessIdentity } from './process-identity.js';
 
 /** Marker put in Chrome's environment: every process of the tree inherits it, so a leak
  * check (or a reaper) can find the whole tree even after the browser process itself died. */
@@ -16,6 +17,8 @@ export interface LaunchOptions {
   args?: string[];
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** More environment markers (the state dir), so a later runtime can find the tree. */
+  env?: Record<string, string>;
 }
 
 export interface ExitInfo {
@@ -25,12 +28,17 @@ export interface ExitInfo {
 
 export interface ChromeProcess {
   pid: number;
+  /** pid, start time and boot: what a later runtime checks before adopting the browser. */
+  identity: ProcessIdentity;
   wsEndpoint: string;
   profileDir: string;
   launchMs: number;
   /** Settles once the browser process has exited (never rejects). */
   exited: Promise<ExitInfo>;
   exitInfo: ExitInfo | null;
+  /** Called once the group is known dead: an adopted browser is not our child, so nothing
+   * else tells `exited`. A no-op for a browser this runtime launched. */
+  markExited(): void;
 }
 
 const running_as_root = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -102,7 +110,7 @@ export async function launchChrome(options: LaunchOptions): Promise<ChromeProces
     stdout: 'ignore',
     // A file, not a pipe: Chrome must be able to outlive the runtime that launched it.
     stderr: { file: join(profileDir, 'chrome-stderr.log') },
-    env: { [INSTANCE_ENV]: instanceId },
+    env: { ...options.env, [INSTANCE_ENV]: instanceId },
     extendEnv: true,
   });
   const pid = child.pid;
@@ -116,9 +124,11 @@ export async function launchChrome(options: LaunchOptions): Promise<ChromeProces
     throw new Error(`could not spawn ${binary.path}`);
   }
   try {
-    const wsEndpoint = await waitForEndpoint(portFile, exited, timeoutMs, signal);
+    const [wsEndpoint, identity] = await Promise.all([waitForEndpoint(portFile, exited, timeoutMs, signal), identify(pid)]);
+    if (!identity) throw new Error('Chrome exited during launch');
     return {
       pid,
+      identity,
       wsEndpoint,
       profileDir,
       launchMs: Math.round(performance.now() - started),
@@ -126,6 +136,7 @@ export async function launchChrome(options: LaunchOptions): Promise<ChromeProces
       get exitInfo() {
         return exitInfo;
       },
+      markExited() {},
     };
   } catch (error) {
     await killProcessGroup(pid);

@@ -55,6 +55,8 @@ export class TabHandle extends EventEmitter<TabSignals> {
   titleReports = 0;
   /** Set while the main frame loads (Page.frameStartedLoading … frameStoppedLoading). */
   private loading: { done: Promise<void>; stop: () => void } | null = null;
+  /** URL and title of the target when the handle was made (what an adopted page shows). */
+  shown = { url: 'about:blank', title: '' };
   /** Counts the documents the main frame has committed: refs of an older one are stale. */
   documentGeneration = 0;
   /** What analysis.audit reports besides the DOM: reset when the main frame navigates. */
@@ -99,14 +101,16 @@ export class TabHandle extends EventEmitter<TabSignals> {
     });
   }
 
-  static async open(browser: Browser, tabId: string): Promise<TabHandle> {
-    const page = await browser.newPage();
+  /** A new page, or (`existing`) a page an adopted browser already shows. */
+  static async open(browser: Browser, tabId: string, existing?: Page): Promise<TabHandle> {
+    const page = existing ?? (await browser.newPage());
     try {
       const cdp = await page.createCDPSession();
       const { targetInfo } = await cdp.send('Target.getTargetInfo');
       const endpoint = new URL(browser.wsEndpoint());
       endpoint.pathname = `/devtools/page/${targetInfo.targetId}`;
       const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId, endpoint.href);
+      tab.shown = { url: targetInfo.url, title: targetInfo.title };
       // Frame loading events (see settle()) and the title report, in one round trip.
       await Promise.all([cdp.send('Page.enable'), tab.reportTitlesAtLoad()]);
       return tab;
