@@ -17,6 +17,12 @@ const int = (value: string) => {
   return n;
 };
 
+const ms = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 86_400_000) throw new InvalidArgumentError('expected milliseconds (0 to 86400000)');
+  return n;
+};
+
 const count = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('expected a whole number from 1 to 256');
@@ -28,14 +34,16 @@ program
   .description('run the runtime and serve the control channel')
   .option('--port <port>', 'port for WebSocket /rpc and HTTP', int, 9400)
   .option('--host <host>', 'address to bind', '127.0.0.1')
-  .option('--state-dir <dir>', 'where snapshots are kept', '.tabvisor')
+  .option('--state-dir <dir>', 'where the fleet snapshot and the browser profiles are kept', '.tabvisor')
+  .option('--no-restore', 'start with an empty fleet: reap every browser and profile the last run left')
+  .option('--orphan-grace-ms <ms>', 'how long browsers outlive a crashed runtime, waiting to be adopted', ms, 60_000)
   .option('--log-level <level>', 'pino level', process.env.TABVISOR_LOG_LEVEL ?? 'info')
   .option('--analysis-threads <n>', 'worker threads for page analysis (default: one per CPU)', count)
   .option('--max-instances <n>', 'instances allowed at once (default: from memory, 80 % of RAM over each hard limit)', count)
   .option('--token <token>', 'require this token of every client (Bearer or ?token=); required beyond loopback', process.env.TABVISOR_TOKEN)
   .option('--allow-origin <origin...>', 'browser origins allowed to connect (default: none)')
   .option('--allow-scheme <scheme...>', 'URL schemes tabs may go to besides http:, https:, data: and about:blank (e.g. file:)')
-  .action(async (opts: { port: number; host: string; stateDir: string; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[] }) => {
+  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[] }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
@@ -47,6 +55,7 @@ program
         logTap,
         analysis: { threads: opts.analysisThreads },
         maxInstances: opts.maxInstances,
+        persistence: { stateDir: opts.stateDir, restore: opts.restore, orphanGraceMs: opts.orphanGraceMs },
         server: {
           token: opts.token || undefined,
           allowedOrigins: opts.allowOrigin,

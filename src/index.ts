@@ -7,7 +7,7 @@ import type { AnalysisPoolOptions } from './analysis/pool.js';
 import { chromeVersion, findChrome, type ChromeBinary } from './chrome/find.js';
 import { needsNoSandbox } from './chrome/launch.js';
 import { silentLogger, type LogTap } from './log.js';
-import { Runtime, type InstanceDefaults } from './runtime/runtime.js';
+import { Runtime, type InstanceDefaults, type PersistenceOptions } from './runtime/runtime.js';
 import { assertBindable } from './server/access.js';
 import { ControlServer, type ServerOptions } from './server/server.js';
 
@@ -21,6 +21,8 @@ export interface TabvisorOptions {
   maxInstances?: number;
   /** The analysis worker pool (threads, idle timeout, queue bound). */
   analysis?: AnalysisPoolOptions;
+  /** Snapshot the fleet into a state dir and restore it on start (off without it). */
+  persistence?: PersistenceOptions;
   server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token'>>;
 }
 
@@ -39,9 +41,19 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
   const version = await chromeVersion(binary.path).catch(() => 'unknown');
   log.info({ chrome: binary.path, source: binary.source, version }, 'using Chrome');
   if (needsNoSandbox) log.warn('running as root: Chrome is started with --no-sandbox');
-  const runtime = new Runtime({ binary, log, defaults: options.defaults, maxInstances: options.maxInstances, analysis: options.analysis });
+  const runtime = new Runtime({
+    binary,
+    log,
+    defaults: options.defaults,
+    maxInstances: options.maxInstances,
+    analysis: options.analysis,
+    persistence: options.persistence,
+    version: packageVersion(),
+  });
   let server: ControlServer;
   try {
+    // Before listening: a state dir held by another runtime is a reason not to start at all.
+    await runtime.open();
     server = await ControlServer.listen({
       runtime,
       log,

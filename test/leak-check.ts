@@ -1,6 +1,7 @@
-// Suite-wide leak check: after every test file has run, no Chrome process started by
-// tabvisor may be alive and no temporary profile dir may be left. Chrome processes carry
-// TABVISOR_INSTANCE in their environment (children inherit it), so even orphans are found.
+// Suite-wide leak check: after every test file has run, no Chrome process or keeper started
+// by tabvisor may be alive and no temporary profile dir may be left. Chrome processes carry
+// TABVISOR_INSTANCE in their environment (children inherit it) and keepers TABVISOR_KEEPER,
+// so even orphans are found.
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -9,10 +10,12 @@ async function tabvisorProcesses(): Promise<string[]> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    const match = /(?:^|\0)TABVISOR_INSTANCE=([^\0]*)/.exec(environ);
+    const match = /(?:^|\0)TABVISOR_(INSTANCE|KEEPER)=([^\0]*)/.exec(environ);
     if (!match) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // a zombie holds nothing
     const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
-    found.push(`pid ${entry} (${match[1]}): ${cmdline.slice(0, 120)}`);
+    found.push(`${match[1] === 'KEEPER' ? 'keeper' : 'Chrome'} pid ${entry} (${match[2]}): ${cmdline.slice(0, 120)}`);
   }
   return found;
 }
@@ -35,7 +38,7 @@ export async function setup(): Promise<() => Promise<void>> {
     }
     const dirs = (await profileDirs()).filter((d) => !dirsBefore.has(d));
     const problems = [
-      ...leaked.map((p) => `leaked Chrome process: ${p}`),
+      ...leaked.map((p) => `leaked process: ${p}`),
       ...dirs.map((d) => `leaked profile dir: ${tmpdir()}/${d}`),
     ];
     if (problems.length) {

@@ -290,6 +290,18 @@ export const methods = {
       ),
     }),
   },
+  'supervisor.snapshot': {
+    summary:
+      'Write the fleet snapshot now (instances, their browsers, tabs with ids and URLs) and answer once it is durable on disk (fsync of the file and its directory). -32004 when the runtime runs without a state dir.',
+    params: noParams,
+    result: z.object({
+      at: z.number().describe('epoch ms the snapshot was taken'),
+      instances: z.number().int(),
+      tabs: z.number().int(),
+      bytes: z.number().int(),
+      file: z.string(),
+    }),
+  },
   'events.subscribe': {
     summary: 'Receive "event" notifications for the topics, optionally for one instance.',
     params: z.strictObject({

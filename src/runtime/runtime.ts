@@ -2,7 +2,9 @@
 // inspection, and the operations the control channel exposes.
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createActor, isMachineSnapshot, type AnyActorRef, type Actor, type InspectionEvent } from 'xstate';
 import {
@@ -21,6 +23,8 @@ import { silentLogger } from '../log.js';
 import { usableStates, type InstanceState, type InstanceView, type TabState, type TabView, type Transition } from './views.js';
 import { waitAtMost } from '../wait.js';
 import { PageService } from './pages.js';
+import { SnapshotStore, type FleetSnapshot, type InstanceRecord, type WriteResult } from './persistence.js';
+import { reapStateDir } from './restore.js';
 import { World } from './world.js';
 
 export interface InstanceDefaults {
@@ -43,6 +47,29 @@ export interface RuntimeOptions {
   defaults?: Partial<InstanceDefaults>;
   maxInstances?: number;
   analysis?: AnalysisPoolOptions;
+  /** Written into each snapshot (which tabvisor wrote it). */
+  version?: string;
+  /** Keep a snapshot of the fleet in this dir and restore it on start (see open()). */
+  persistence?: PersistenceOptions;
+}
+
+export interface PersistenceOptions {
+  stateDir: string;
+  /** Bring back the recorded fleet (default). false: start clean, reaping what it left. */
+  restore?: boolean;
+  /** How long a browser outlives a crashed runtime, waiting to be adopted (default 60 s). */
+  orphanGraceMs?: number;
+  debounceMs?: number;
+  intervalMs?: number;
+}
+
+export interface RestoreSummary {
+  instances: number;
+  adopted: number;
+  relaunched: number;
+  failed: number;
+  tabs: number;
+  ms: number;
 }
 
 export interface CreateInstanceParams {
@@ -86,12 +113,23 @@ export class Runtime {
   private readonly pending = new Map<string, Pick<InstanceView, 'name' | 'owner' | 'shared' | 'createdAt'>>();
   private readonly root: Actor<ReturnType<World['machines']>>;
   private closed: Promise<void> | null = null;
+  private readonly store: SnapshotStore | null;
+  private readonly stateDir: string | null;
+  /** Settles once every instance brought back from the snapshot is back (or failed). */
+  restored: Promise<RestoreSummary | null> = Promise.resolve(null);
 
   constructor(readonly options: RuntimeOptions) {
     this.log = options.log ?? silentLogger();
     this.defaults = { ...instanceDefaults, ...options.defaults };
     this.maxInstances = options.maxInstances ?? Math.max(1, Math.floor((totalmem() * 0.8) / (this.defaults.hardMemoryMb * MB)));
-    this.world = new World(options.binary, this.log);
+    const persistence = options.persistence;
+    this.stateDir = persistence ? resolve(persistence.stateDir) : null;
+    this.store = this.stateDir ? new SnapshotStore(this.stateDir, this.log, persistence) : null;
+    this.world = new World(options.binary, this.log, {
+      stateDir: this.stateDir,
+      profileRoot: this.stateDir ? join(this.stateDir, 'profiles') : null,
+      orphanGraceMs: persistence?.orphanGraceMs ?? 60_000,
+    });
     const logic = this.world.machines({
       onMemoryPressure: (id) => void this.relieveMemory(id),
       onInstanceFailed: (id, reason) => this.log.error({ actor: id, reason }, 'instance failed; the rest of the fleet keeps running'),
@@ -99,6 +137,116 @@ export class Runtime {
     this.root = createActor(logic, { inspect: (event) => this.inspect(event) });
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
     this.root.start();
+  }
+
+  /**
+   * With a state dir: take it (one runtime per dir), read the snapshot, reap every browser
+   * and profile of the dir that will not come back, and bring the recorded fleet back under
+   * the same ids (adopting the browsers that still run). Resolves once the restore is under
+   * way; `restored` settles when it is done. A snapshot that cannot be used is moved aside
+   * and the runtime starts clean.
+   */
+  async open(): Promise<void> {
+    if (!this.store || !this.stateDir) return;
+    const restore = this.options.persistence?.restore ?? true;
+    const profileRoot = join(this.stateDir, 'profiles');
+    await mkdir(profileRoot, { recursive: true });
+    await this.store.lock();
+    const loaded = await this.store.load();
+    let records: InstanceRecord[] = [];
+    let clean = false;
+    if (loaded.kind === 'unusable') {
+      this.log.error({ file: this.store.file, reason: loaded.reason, movedTo: loaded.movedTo }, 'snapshot unusable: moved aside, starting with an empty fleet');
+    } else if (loaded.kind === 'ok') {
+      clean = loaded.snapshot.clean;
+      // An instance that was being stopped when the runtime died is not brought back.
+      records = loaded.snapshot.instances.filter((r) => r.state !== 'stopping' && r.state !== 'stopped');
+    }
+    if (!restore) records = [];
+    const candidates = clean ? [] : records.flatMap((r) => (r.chrome && r.state !== 'failed' ? [r.chrome.identity] : []));
+    const reaped = await reapStateDir({ stateDir: this.stateDir, profileRoot, candidates, keepProfilesOf: new Set(records.map((r) => r.instanceId)) }, this.log);
+    if (reaped.keepers || reaped.browsers || reaped.profiles) this.log.info(reaped, 'reaped what the last runtime left');
+    this.store.start(() => ({ clean: false, writer: this.writer(), instances: this.fleet() }));
+    if (!records.length) {
+      await this.store.flush();
+      return;
+    }
+    const started = performance.now();
+    this.log.info({ instances: records.length, tabs: records.reduce((n, r) => n + r.tabs.length, 0), snapshotAt: loaded.kind === 'ok' ? loaded.snapshot.at : null }, 'restoring the fleet from the snapshot');
+    const settled = records.map((record) => this.restoreInstance(record, clean));
+    this.restored = Promise.all(settled).then((views) => {
+      const summary: RestoreSummary = {
+        instances: views.length,
+        adopted: views.filter((v) => v?.state !== 'failed' && v?.reason.startsWith('adopted')).length,
+        relaunched: views.filter((v) => v?.state !== 'failed' && !v?.reason.startsWith('adopted')).length,
+        failed: views.filter((v) => !v || v.state === 'failed').length,
+        tabs: views.reduce((n, v) => n + (v ? this.tabsOf(v.instanceId).length : 0), 0),
+        ms: Math.round(performance.now() - started),
+      };
+      this.log.info(summary, 'fleet restored');
+      return summary;
+    });
+  }
+
+  private async restoreInstance(record: InstanceRecord, clean: boolean): Promise<InstanceView | null> {
+    const { instanceId } = record;
+    this.pending.set(instanceId, { name: record.name, owner: record.owner, shared: record.shared, createdAt: record.createdAt });
+    if (record.chrome && !clean && record.state !== 'failed') this.world.expectAdoption(instanceId, record.chrome);
+    const settled = this.until(instanceId, (state) => (usableStates.has(state) || state === 'failed' ? 'ok' : state === 'stopped' ? 'fail' : undefined));
+    this.root.send({
+      type: 'CREATE_INSTANCE',
+      instanceId,
+      options: record.options,
+      restore: {
+        failed: record.state === 'failed',
+        restarts: record.restarts,
+        reason: record.reason,
+        tabs: record.tabs.map(({ tabId, url, title, evictable }) => ({ tabId, url, title, evictable })),
+      },
+    });
+    return settled.then(
+      () => this.instances.get(instanceId) ?? null,
+      () => null,
+    );
+  }
+
+  /** The fleet as the snapshot records it. */
+  private fleet(): InstanceRecord[] {
+    const records: InstanceRecord[] = [];
+    for (const view of this.instances.values()) {
+      if (view.state === 'stopping' || view.state === 'stopped') continue;
+      records.push({
+        instanceId: view.instanceId,
+        name: view.name,
+        owner: view.owner,
+        shared: view.shared,
+        createdAt: view.createdAt,
+        state: view.state,
+        reason: view.reason,
+        restarts: view.restarts,
+        options: view.options,
+        chrome: this.world.instances.get(view.instanceId)?.record() ?? null,
+        tabs: this.tabsOf(view.instanceId)
+          .filter((t) => t.state !== 'stopped')
+          .map((t) => ({ tabId: t.tabId, url: t.url, title: t.title, state: t.state, evictable: t.evictable })),
+      });
+    }
+    return records;
+  }
+
+  private writer(): FleetSnapshot['writer'] {
+    return { pid: process.pid, version: this.options.version ?? '0.0.0' };
+  }
+
+  get snapshotFile(): string | null {
+    return this.store?.file ?? null;
+  }
+
+  /** Write the snapshot now; resolves once it is durable (supervisor.snapshot). */
+  async snapshot(): Promise<WriteResult> {
+    if (!this.store) throw unavailable('snapshots (the runtime runs without a state dir)', 'disabled');
+    if (this.closed) throw unavailable('snapshots (the runtime is shutting down)', 'stopping');
+    return this.store.flush();
   }
 
   /** Every transition of every instance and tab, in order per actor. */
@@ -259,6 +407,10 @@ export class Runtime {
   /** Stop every instance (graceful close, then kill of the group) and the actor system. */
   close(timeoutMs = 10_000): Promise<void> {
     this.closed ??= (async () => {
+      // The fleet as it was, before stopping takes it apart: the next start relaunches it. A
+      // kill during the shutdown leaves the last snapshot, whose browsers are then reaped or adopted.
+      const final = this.store ? { clean: true, writer: this.writer(), instances: this.fleet().map((r) => ({ ...r, chrome: null })) } : null;
+      this.store?.freeze();
       const done = new Promise<void>((resolve) => {
         const sub = this.root.subscribe((snapshot) => {
           if (snapshot.matches('stopped')) {
@@ -273,6 +425,7 @@ export class Runtime {
       this.root.stop();
       // Last resort: whatever the machines did not stop in time is killed and removed here.
       await Promise.all([...this.world.instances.keys()].map((id) => this.world.stop(id).catch(() => {})));
+      await this.store?.close(final).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'final snapshot failed'));
       await this.pages.pool.close();
       this.bus.removeAllListeners();
     })();
@@ -346,8 +499,10 @@ export class Runtime {
     const context = snapshot.context;
     this.refs.set(ref.id, ref);
     let from: string | null;
-    if (kind === 'instance') from = this.updateInstance(ref.id, to as InstanceState, context);
-    else from = this.updateTab(ref.id, to as TabState, context);
+    let changed: boolean;
+    if (kind === 'instance') [from, changed] = this.updateInstance(ref.id, to as InstanceState, context);
+    else [from, changed] = this.updateTab(ref.id, to as TabState, context);
+    if (changed || from !== to || snapshot.status !== 'active') this.store?.changed();
     if (from !== to) {
       const instanceId = kind === 'instance' ? ref.id : (context.instanceId as string);
       this.publish({ actor: ref.id, kind, instanceId, from, to, reason: context.reason, at: Date.now() });
@@ -359,9 +514,11 @@ export class Runtime {
     }
   }
 
-  private updateInstance(id: string, state: InstanceState, context: Record<string, any>): string | null {
+  /** The state before, and whether anything the snapshot records changed. */
+  private updateInstance(id: string, state: InstanceState, context: Record<string, any>): [string | null, boolean] {
     let view = this.instances.get(id);
     const from = view?.state ?? null;
+    const changed = view?.pid !== context.pid || view?.restarts !== context.restarts;
     if (!view) {
       const meta = this.pending.get(id) ?? { name: id, owner: null, shared: false, createdAt: Date.now() };
       this.pending.delete(id);
@@ -373,12 +530,13 @@ export class Runtime {
     view.pid = state === 'stopped' || state === 'failed' ? null : context.pid;
     view.restarts = context.restarts;
     view.launchMs = context.launchMs;
-    return from;
+    return [from, changed];
   }
 
-  private updateTab(id: string, state: TabState, context: Record<string, any>): string | null {
+  private updateTab(id: string, state: TabState, context: Record<string, any>): [string | null, boolean] {
     let view = this.tabs.get(id);
     const from = view?.state ?? null;
+    const changed = view?.url !== context.url || view?.title !== context.title;
     if (!view) {
       view = {
         tabId: id,
@@ -401,7 +559,7 @@ export class Runtime {
       const error = unavailable(`tab ${id} (${context.reason})`, state, 1_000);
       for (const call of view.inflight) call.abort(error);
     }
-    return from;
+    return [from, changed];
   }
 
   private publish(transition: Transition): void {

@@ -2,14 +2,14 @@
 // of the machines' named actors and actions (machine.provide). Machines stay pure; this is
 // the only place where their side effects happen.
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, type TabEvent } from '../../machines/index.js';
 import type { ChromeBinary } from '../chrome/find.js';
-import { ChromeInstance } from '../chrome/instance.js';
+import { ChromeInstance, type ChromeRecord, type InstanceGuard } from '../chrome/instance.js';
 import type { ProcessMemory } from '../chrome/memory.js';
 import { errorMessage } from '../errors.js';
 
@@ -22,18 +22,74 @@ export interface WorldHooks {
 /** Detailed PSS/USS is read every this many cheap samples (smaps_rollup walks every mapping). */
 const DETAILED_MEMORY_EVERY = 5;
 
+/** Environment marker of every process a runtime with a state dir starts (its value: the dir). */
+export const STATE_ENV = 'TABVISOR_STATE_DIR';
+
+export interface WorldOptions {
+  /** Profiles live here, one per instance id, so a restored instance keeps its own; without
+   * it (no state dir) each profile is a temp dir. */
+  profileRoot: string | null;
+  /** The state dir, marked in each browser's environment so a later runtime finds orphans. */
+  stateDir: string | null;
+  /** How long a browser outlives a crashed runtime, waiting to be adopted. */
+  orphanGraceMs: number;
+}
+
 export class World {
   readonly instances = new Map<string, ChromeInstance>();
   readonly memory = new Map<string, ProcessMemory>();
   private readonly samples = new Map<string, number>();
   private readonly closing = new Map<string, Promise<void>>();
+  /** Browsers recorded by the last runtime, waiting for their instance actor to adopt them. */
+  private readonly adoptions = new Map<string, ChromeRecord>();
 
   constructor(
     private readonly binary: ChromeBinary,
     private readonly log: Logger,
+    private readonly options: WorldOptions = { profileRoot: null, stateDir: null, orphanGraceMs: 0 },
     /** Timeout of the navigation that opens (or reopens) a tab at its URL. */
     private readonly openTimeoutMs = 30_000,
   ) {}
+
+  profileDirOf(instanceId: string): string | null {
+    return this.options.profileRoot === null ? null : join(this.options.profileRoot, instanceId);
+  }
+
+  private async ensureInstance(instanceId: string): Promise<ChromeInstance> {
+    let instance = this.instances.get(instanceId);
+    if (instance) return instance;
+    const { stateDir, orphanGraceMs } = this.options;
+    const kept = this.profileDirOf(instanceId);
+    let profileDir: string;
+    if (kept) {
+      await mkdir(kept, { recursive: true });
+      profileDir = kept;
+    } else {
+      profileDir = await mkdtemp(join(tmpdir(), `tabvisor-${instanceId}-`));
+    }
+    const guard: InstanceGuard = {
+      // Without a state dir nothing can adopt the browser: it goes as soon as the runtime does.
+      graceMs: stateDir ? orphanGraceMs : 0,
+      temporaryProfile: kept === null,
+      env: stateDir ? { [STATE_ENV]: stateDir } : {},
+    };
+    instance = new ChromeInstance(instanceId, this.binary, profileDir, guard);
+    this.instances.set(instanceId, instance);
+    return instance;
+  }
+
+  /** The next adoptChrome of this instance tries this browser (recorded by the last runtime). */
+  expectAdoption(instanceId: string, record: ChromeRecord): void {
+    this.adoptions.set(instanceId, record);
+  }
+
+  async adopt(instanceId: string, signal: AbortSignal): Promise<{ pid: number; launchMs: number }> {
+    const record = this.adoptions.get(instanceId);
+    this.adoptions.delete(instanceId);
+    if (!record) throw new Error('no running browser was recorded');
+    const instance = await this.ensureInstance(instanceId);
+    return instance.adopt(record, signal);
+  }
 
   instance(instanceId: string): ChromeInstance {
     const instance = this.instances.get(instanceId);
@@ -42,12 +98,7 @@ export class World {
   }
 
   async launch(instanceId: string, args: string[], signal: AbortSignal): Promise<{ pid: number; launchMs: number }> {
-    let instance = this.instances.get(instanceId);
-    if (!instance) {
-      const profileDir = await mkdtemp(join(tmpdir(), `tabvisor-${instanceId}-`));
-      instance = new ChromeInstance(instanceId, this.binary, profileDir);
-      this.instances.set(instanceId, instance);
-    }
+    const instance = await this.ensureInstance(instanceId);
     // Never two browsers for one instance: whatever is left of the last one goes first.
     await instance.kill();
     return instance.launch(args, signal);
@@ -73,8 +124,9 @@ export class World {
   }
 
   /** Open (or reopen, same tab id) a target and load the tab's URL in it. */
-  async openTarget(instanceId: string, tabId: string, url: string): Promise<{ url: string; title: string }> {
-    const tab = await this.instance(instanceId).openTab(tabId);
+  async openTarget(instanceId: string, tabId: string, url: string): Promise<{ url: string; title: string; adopted?: boolean }> {
+    const { tab, adopted } = await this.instance(instanceId).openTab(tabId);
+    if (adopted) return { url: tab.shown.url, title: tab.shown.title, adopted };
     if (url === 'about:blank') return { url, title: '' };
     try {
       const result = await tab.navigate(url, 'load', this.openTimeoutMs);
@@ -103,13 +155,7 @@ export class World {
    */
   killAllSync(): void {
     for (const instance of this.instances.values()) {
-      if (instance.pid !== null) {
-        try {
-          process.kill(-instance.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      instance.killSync();
       rmSync(instance.profileDir, { recursive: true, force: true });
     }
   }
@@ -161,6 +207,7 @@ export class World {
       actors: {
         tab,
         launchChrome: fromPromise(({ input, signal }) => this.launch(input.instanceId, input.options.args, signal)),
+        adoptChrome: fromPromise(({ input, signal }) => this.adopt(input.instanceId, signal)),
         killChrome: fromPromise(async ({ input }) => {
           await this.instances.get(input.instanceId)?.kill();
         }),

@@ -1,57 +1,33 @@
 // The real `tabvisor serve` process: it serves the channel, and a signal stops every Chrome
 // it started (gracefully on the first signal, at once on the second) and exits.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, type TabvisorClient } from '../../src/client/index.js';
 import { liveGroupMembers, PageServer } from './harness.js';
+import { startServe, type ServeProcess } from './processes.js';
 
 let child: ResultPromise | undefined;
 let client: TabvisorClient | undefined;
+let stateDir: string | undefined;
 afterEach(async () => {
   await client?.close();
   if (child && child.exitCode === null) child.kill('SIGKILL');
   await child?.catch(() => {});
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   child = undefined;
   client = undefined;
+  stateDir = undefined;
 });
 
-/** Start `tabvisor serve --port 0` and read the URL it logs. */
-async function serve(): Promise<{ url: string; lines: Record<string, unknown>[] }> {
-  child = execa('node', ['--import', 'tsx', 'src/cli.ts', 'serve', '--port', '0', '--log-level', 'info'], {
-    reject: false,
-    stdin: 'ignore',
-    env: { TABVISOR_LOG_LEVEL: 'info' },
-  });
-  const lines: Record<string, unknown>[] = [];
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child!.stderr!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>;
-          lines.push(parsed);
-          if (parsed.msg === 'control channel listening') resolve(parsed.url as string);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    void child!.then((r) => reject(new Error(`serve exited early (${r.exitCode}): ${r.stderr}`)));
-  });
-  return { url, lines };
-}
-
-async function waitForLine(lines: Record<string, unknown>[], msg: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (lines.some((l) => l.msg === msg)) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`no log line "${msg}"`);
+/** Start `tabvisor serve --port 0` on a state dir of its own. */
+async function serve(): Promise<{ url: string; lines: Record<string, unknown>[]; waitForLine: ServeProcess['waitForLine'] }> {
+  stateDir = mkdtempSync(join(tmpdir(), 'tabvisor-serve-test-'));
+  const served = await startServe(['--state-dir', stateDir]);
+  child = served.child;
+  return served;
 }
 
 async function fleetOf(url: string, pages: PageServer) {
@@ -97,13 +73,13 @@ describe('tabvisor serve', () => {
   it('a second signal forces the exit and still kills every Chrome', async () => {
     const pages = await PageServer.start();
     try {
-      const { url, lines } = await serve();
+      const { url, lines, waitForLine } = await serve();
       const { pids, profiles } = await fleetOf(url, pages);
       // A frozen browser holds the graceful stop in its close grace period, so the second
       // signal surely arrives while the first is still being handled.
       process.kill(pids[0] as number, 'SIGSTOP');
       child!.kill('SIGINT');
-      await waitForLine(lines, 'stopping every instance');
+      await waitForLine('stopping every instance');
       // While it stops, health says so (a load balancer stops sending) and new clients are refused.
       const health = await fetch(url.replace(/^ws/, 'http').replace(/\/rpc$/, '/health'));
       expect(health.status).toBe(503);

@@ -1,0 +1,270 @@
+// The state dir: the fleet snapshot, written atomically (temp file, fsync, rename, fsync of
+// the directory) so that a kill at any instant leaves the old or the new file, never a torn
+// one; debounced after changes, on a timer, and on demand. Also the lock that keeps a second
+// runtime off the same state dir (it would reap the first one's browsers).
+import { open, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { identify, isSameProcess } from '../chrome/process-identity.js';
+import { errorMessage } from '../errors.js';
+
+export const SNAPSHOT_FORMAT = 'tabvisor.snapshot';
+export const SNAPSHOT_VERSION = 1;
+const FILE = 'snapshot.json';
+const LOCK = 'runtime.lock';
+
+const identity = z.object({ pid: z.number().int().positive(), startTime: z.string(), bootId: z.string() });
+const policy = z.object({
+  maxRestarts: z.number(),
+  windowMs: z.number(),
+  backoffMinMs: z.number(),
+  backoffMaxMs: z.number(),
+  jitter: z.number(),
+  stableMs: z.number(),
+});
+const probe = z.object({ intervalMs: z.number(), deadlineMs: z.number(), degradeAfter: z.number(), recoverAfter: z.number() });
+
+const tabRecord = z.object({
+  tabId: z.string().regex(/^t-[\w-]{1,64}$/),
+  url: z.string(),
+  title: z.string(),
+  state: z.string(),
+  evictable: z.boolean(),
+});
+
+const instanceRecord = z.object({
+  instanceId: z.string().regex(/^i-[\w-]{1,64}$/),
+  name: z.string(),
+  owner: z.string().nullable(),
+  shared: z.boolean(),
+  createdAt: z.number(),
+  state: z.string(),
+  reason: z.string(),
+  restarts: z.number().int().min(0),
+  options: z.object({
+    name: z.string(),
+    shared: z.boolean(),
+    args: z.array(z.string()),
+    limits: z.object({ softMemoryMb: z.number(), hardMemoryMb: z.number(), maxTabs: z.number().int() }),
+    restart: policy,
+    probe,
+    tabProbe: probe,
+    memoryIntervalMs: z.number(),
+    tabRestoreTimeoutMs: z.number(),
+  }),
+  /** The running browser, null when none runs (stopped by a clean shutdown, or down). */
+  chrome: z
+    .object({
+      identity,
+      wsEndpoint: z.string(),
+      profileDir: z.string(),
+      keeper: identity.nullable(),
+      targets: z.record(z.string(), z.string()),
+    })
+    .nullable(),
+  tabs: z.array(tabRecord),
+});
+
+const snapshotFile = z.object({
+  format: z.literal(SNAPSHOT_FORMAT),
+  version: z.literal(SNAPSHOT_VERSION),
+  at: z.number(),
+  /** true when written by a clean shutdown: no browser of it is running any more. */
+  clean: z.boolean(),
+  writer: z.object({ pid: z.number().int(), version: z.string() }),
+  instances: z.array(instanceRecord),
+});
+
+export type FleetSnapshot = z.infer<typeof snapshotFile>;
+export type InstanceRecord = z.infer<typeof instanceRecord>;
+export type TabRecord = z.infer<typeof tabRecord>;
+
+export type LoadResult =
+  | { kind: 'none' }
+  | { kind: 'ok'; snapshot: FleetSnapshot }
+  /** Unreadable, truncated, invalid or from a newer tabvisor: moved aside, start clean. */
+  | { kind: 'unusable'; reason: string; movedTo: string };
+
+export interface WriteResult {
+  at: number;
+  instances: number;
+  tabs: number;
+  bytes: number;
+}
+
+export interface SnapshotStoreOptions {
+  /** A change is written at most this long after it happened (writes coalesce meanwhile). */
+  debounceMs?: number;
+  /** Written on this interval too, changed or not (titles and URLs stay fresh). */
+  intervalMs?: number;
+}
+
+export class SnapshotStore {
+  readonly file: string;
+  private readonly debounceMs: number;
+  private readonly intervalMs: number;
+  private collect: (() => Omit<FleetSnapshot, 'format' | 'version' | 'at'>) | null = null;
+  private debounce: NodeJS.Timeout | undefined;
+  private interval: NodeJS.Timeout | undefined;
+  /** Writes run one after another on this chain. */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** The write waiting for its turn, if any, and what it will write. */
+  private queued: Promise<WriteResult> | null = null;
+  private queuedContent: (() => Omit<FleetSnapshot, 'format' | 'version' | 'at'>) | null = null;
+  private frozen = false;
+  private locked = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly log: Logger,
+    options: SnapshotStoreOptions = {},
+  ) {
+    this.file = join(dir, FILE);
+    this.debounceMs = options.debounceMs ?? 250;
+    this.intervalMs = options.intervalMs ?? 30_000;
+  }
+
+  /**
+   * Take the state dir for this process. A lock held by a live runtime is refused with its
+   * pid; one left by a dead runtime (its pid gone or reused) is taken over.
+   */
+  async lock(): Promise<void> {
+    const path = join(this.dir, LOCK);
+    const me = await identify(process.pid);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await writeFile(path, JSON.stringify(me), { flag: 'wx' });
+        this.locked = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = await readFile(path, 'utf8').then((text) => identity.safeParse(JSON.parse(text)), () => null);
+      if (holder?.success && (await isSameProcess(holder.data))) {
+        throw new Error(`state dir ${this.dir} is in use by the runtime with pid ${holder.data.pid}`);
+      }
+      await unlink(path).catch(() => {});
+    }
+    throw new Error(`could not lock state dir ${this.dir}`);
+  }
+
+  async load(): Promise<LoadResult> {
+    // Temp files of writes that a kill interrupted: never the snapshot, always garbage.
+    for (const name of await readdir(this.dir)) if (name.startsWith(`${FILE}.`) && name.endsWith('.tmp')) await rm(join(this.dir, name), { force: true });
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+      return this.moveAside(`unreadable: ${errorMessage(error)}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      return this.moveAside(`not JSON (truncated or corrupt): ${errorMessage(error)}`);
+    }
+    const version = (json as { version?: unknown } | null)?.version;
+    if (typeof version === 'number' && version > SNAPSHOT_VERSION) {
+      return this.moveAside(`written by a newer tabvisor (snapshot version ${version}; this one reads ${SNAPSHOT_VERSION})`);
+    }
+    const parsed = snapshotFile.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.moveAside(`not a valid snapshot: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    }
+    return { kind: 'ok', snapshot: parsed.data };
+  }
+
+  private async moveAside(reason: string): Promise<LoadResult> {
+    const movedTo = `${this.file}.unusable-${new Date().toISOString().replaceAll(':', '-')}`;
+    await rename(this.file, movedTo);
+    return { kind: 'unusable', reason, movedTo };
+  }
+
+  /** Begin writing: after changes (debounced) and on the interval. */
+  start(collect: () => Omit<FleetSnapshot, 'format' | 'version' | 'at'>): void {
+    this.collect = collect;
+    this.interval = setInterval(() => void this.flush().catch(() => {}), this.intervalMs);
+    this.interval.unref();
+  }
+
+  /** Something worth persisting changed: written within debounceMs. */
+  changed(): void {
+    if (this.frozen || !this.collect || this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.flush().catch(() => {});
+    }, this.debounceMs);
+  }
+
+  /** Write now; resolves once the snapshot that holds every change made before the call is durable. */
+  async flush(): Promise<WriteResult> {
+    if (!this.collect) throw new Error('the snapshot store was not started');
+    if (this.frozen) throw new Error('the runtime is shutting down');
+    return this.enqueue(this.collect);
+  }
+
+  /** Stop writing on changes and on the interval (shutdown: the final snapshot comes last). */
+  freeze(): void {
+    this.frozen = true;
+    clearTimeout(this.debounce);
+    clearInterval(this.interval);
+    this.debounce = this.interval = undefined;
+  }
+
+  /** The last write, then the lock is released. */
+  async close(final: Omit<FleetSnapshot, 'format' | 'version' | 'at'> | null): Promise<void> {
+    this.freeze();
+    try {
+      // Only the runtime that holds the lock may write: one refused the dir must not clobber it.
+      if (final && this.locked) await this.enqueue(() => final);
+      else await this.tail;
+    } finally {
+      if (this.locked) await unlink(join(this.dir, LOCK)).catch(() => {});
+      this.locked = false;
+    }
+  }
+
+  private enqueue(content: () => Omit<FleetSnapshot, 'format' | 'version' | 'at'>): Promise<WriteResult> {
+    // A write that has not started yet collects the state when it starts, so it serves this
+    // request too: under a burst of changes, at most one write runs and one waits.
+    if (this.queued && this.queuedContent === content) return this.queued;
+    const next = this.tail.then(() => {
+      if (this.queued === next) this.queued = null;
+      return this.write(content());
+    });
+    this.queued = next;
+    this.queuedContent = content;
+    this.tail = next.catch((error: unknown) => this.log.error({ err: errorMessage(error), file: this.file }, 'snapshot write failed'));
+    return next;
+  }
+
+  private async write(content: Omit<FleetSnapshot, 'format' | 'version' | 'at'>): Promise<WriteResult> {
+    const snapshot: FleetSnapshot = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, at: Date.now(), ...content };
+    const text = JSON.stringify(snapshot);
+    await writeDurably(this.dir, this.file, text);
+    const tabs = snapshot.instances.reduce((n, i) => n + i.tabs.length, 0);
+    return { at: snapshot.at, instances: snapshot.instances.length, tabs, bytes: Buffer.byteLength(text) };
+  }
+}
+
+/** Temp file, fsync, rename over the old file, fsync of the directory. */
+async function writeDurably(dir: string, file: string, text: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  const handle = await open(temp, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, file);
+  const dirHandle = await open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}

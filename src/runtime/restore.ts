@@ -1,0 +1,52 @@
+// Start-up with a state dir: end the keepers an earlier runtime left, kill every browser tree
+// of this state dir that will not be adopted, and remove profiles nobody will use. The scan
+// goes by the environment markers every such process carries, so a browser launched just
+// before a crash, too late to be in the snapshot, is found and reaped as well.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { KEEPER_ENV } from '../chrome/keeper.js';
+import { INSTANCE_ENV, killProcessGroup, removeProfile } from '../chrome/launch.js';
+import { groupIsOurs, processesMarked, type ProcessIdentity } from '../chrome/process-identity.js';
+import { errorMessage } from '../errors.js';
+import { STATE_ENV } from './world.js';
+
+export interface ReapPlan {
+  stateDir: string;
+  profileRoot: string;
+  /** Browsers that their instance will try to adopt: left alive here. */
+  candidates: ProcessIdentity[];
+  /** Instances that come back: their profile dirs stay. */
+  keepProfilesOf: Set<string>;
+}
+
+export interface ReapReport {
+  keepers: number;
+  browsers: number;
+  profiles: number;
+}
+
+export async function reapStateDir(plan: ReapPlan, log: Logger): Promise<ReapReport> {
+  const marked = await processesMarked(STATE_ENV, plan.stateDir);
+  // Keepers first, so that none fires while its browser is being adopted.
+  const keeperGroups = new Set(marked.filter((p) => KEEPER_ENV in p.env).map((p) => p.pgid));
+  await Promise.all([...keeperGroups].map((pgid) => killProcessGroup(pgid).catch(() => {})));
+
+  const candidates = new Set<number>();
+  for (const candidate of plan.candidates) if (await groupIsOurs(candidate)) candidates.add(candidate.pid);
+  const browserGroups = new Set(marked.filter((p) => INSTANCE_ENV in p.env && !candidates.has(p.pgid)).map((p) => p.pgid));
+  for (const pgid of browserGroups) {
+    const instance = marked.find((p) => p.pgid === pgid)?.env[INSTANCE_ENV];
+    log.warn({ pgid, instance }, 'killing a browser of this state dir that will not be adopted');
+  }
+  await Promise.all([...browserGroups].map((pgid) => killProcessGroup(pgid).catch((error: unknown) => log.error({ pgid, err: errorMessage(error) }, 'could not kill an orphaned browser'))));
+
+  let profiles = 0;
+  const entries = await readdir(plan.profileRoot).catch(() => [] as string[]);
+  for (const name of entries) {
+    if (plan.keepProfilesOf.has(name)) continue;
+    await removeProfile(join(plan.profileRoot, name));
+    profiles++;
+  }
+  return { keepers: keeperGroups.size, browsers: browserGroups.size, profiles };
+}

@@ -1,0 +1,74 @@
+// The real `tabvisor serve` as a child process (the compiled CLI that `npm test` builds first):
+// started on a free port, its JSON log lines collected, killed with real signals.
+import { existsSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { KEEPER_ENV } from '../../src/chrome/keeper.js';
+import { INSTANCE_ENV } from '../../src/chrome/launch.js';
+import { processesMarked, type MarkedProcess } from '../../src/chrome/process-identity.js';
+import { STATE_ENV } from '../../src/runtime/world.js';
+
+const CLI = 'dist/src/cli.js';
+
+export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
+
+export interface ServeProcess {
+  child: ResultPromise;
+  url: string;
+  lines: LogLine[];
+  /** Resolves with the first log line (already seen or later) whose msg is `msg`. */
+  waitForLine(msg: string | ((line: LogLine) => boolean), timeoutMs?: number): Promise<LogLine>;
+}
+
+/** Start `tabvisor serve --port 0 …args` and wait for "control channel listening". */
+export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  const child = execa('node', [CLI, 'serve', '--port', '0', '--log-level', 'info', ...args], {
+    reject: false,
+    stdin: 'ignore',
+    env: { TABVISOR_LOG_LEVEL: 'info', TABVISOR_TOKEN: '', ...env },
+  });
+  const lines: LogLine[] = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      try {
+        lines.push(JSON.parse(text) as LogLine);
+      } catch {
+        lines.push({ msg: text });
+      }
+      for (const wake of waiters) wake();
+    }
+  });
+  const waitForLine = (match: string | ((line: LogLine) => boolean), timeoutMs = 30_000): Promise<LogLine> => {
+    const test = typeof match === 'string' ? (l: LogLine) => l.msg === match : match;
+    return new Promise<LogLine>((resolve, reject) => {
+      const check = () => {
+        const found = lines.find(test);
+        if (found) finish(null, found);
+      };
+      const finish = (error: Error | null, line?: LogLine) => {
+        waiters.delete(check);
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve(line as LogLine);
+      };
+      const timer = setTimeout(() => finish(new Error(`no log line ${String(match)} within ${timeoutMs} ms; saw:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
+      waiters.add(check);
+      void child.then(() => setTimeout(() => finish(new Error(`serve exited before logging ${String(match)}:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), 50));
+      check();
+    });
+  };
+  const listening = await waitForLine('control channel listening');
+  return { child, url: listening.url as string, lines, waitForLine };
+}
+
+/** Live browsers and keepers started by runtimes on this state dir. */
+export async function markedProcesses(stateDir: string): Promise<{ browsers: MarkedProcess[]; keepers: MarkedProcess[] }> {
+  const marked = await processesMarked(STATE_ENV, stateDir);
+  return { browsers: marked.filter((p) => INSTANCE_ENV in p.env), keepers: marked.filter((p) => KEEPER_ENV in p.env) };
+}
