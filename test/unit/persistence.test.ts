@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { SnapshotStore, type FleetSnapshot } from '../../src/runtime/persistence.js';
+import { testOptions } from '../machines/fakes.js';
 
 let dir: string;
 const stores: SnapshotStore[] = [];
@@ -33,17 +34,7 @@ const record = (n: number): FleetSnapshot['instances'][number] => ({
   state: 'healthy',
   reason: 'launched',
   restarts: 0,
-  options: {
-    name: '',
-    shared: false,
-    args: [],
-    limits: { softMemoryMb: 1, hardMemoryMb: 2, maxTabs: 3 },
-    restart: { maxRestarts: 5, windowMs: 60_000, backoffMinMs: 100, backoffMaxMs: 10_000, jitter: 0.2, stableMs: 30_000 },
-    probe: { intervalMs: 1, deadlineMs: 1, degradeAfter: 1, recoverAfter: 2 },
-    tabProbe: { intervalMs: 1, deadlineMs: 1, degradeAfter: 1, recoverAfter: 2 },
-    memoryIntervalMs: 1,
-    tabRestoreTimeoutMs: 1,
-  },
+  options: testOptions(),
   chrome: null,
   tabs: [{ tabId: `t-${n}`, url: `https://x.test/${n}`, title: 't', state: 'healthy', evictable: false }],
 });
