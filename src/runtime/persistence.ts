@@ -114,6 +114,8 @@ export class SnapshotStore {
   private queuedContent: (() => Omit<FleetSnapshot, 'format' | 'version' | 'at'>) | null = null;
   private frozen = false;
   private locked = false;
+  /** For /metrics: writes done and failed, and the last one. */
+  readonly stats: { writes: number; failures: number; last: (WriteResult & { ms: number }) | null } = { writes: 0, failures: 0, last: null };
 
   constructor(
     readonly dir: string,
@@ -243,10 +245,19 @@ export class SnapshotStore {
 
   private async write(content: Omit<FleetSnapshot, 'format' | 'version' | 'at'>): Promise<WriteResult> {
     const snapshot: FleetSnapshot = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, at: Date.now(), ...content };
+    const started = performance.now();
     const text = JSON.stringify(snapshot);
-    await writeDurably(this.dir, this.file, text);
+    try {
+      await writeDurably(this.dir, this.file, text);
+    } catch (error) {
+      this.stats.failures++;
+      throw error;
+    }
     const tabs = snapshot.instances.reduce((n, i) => n + i.tabs.length, 0);
-    return { at: snapshot.at, instances: snapshot.instances.length, tabs, bytes: Buffer.byteLength(text) };
+    const result = { at: snapshot.at, instances: snapshot.instances.length, tabs, bytes: Buffer.byteLength(text) };
+    this.stats.writes++;
+    this.stats.last = { ...result, ms: performance.now() - started };
+    return result;
   }
 }
 

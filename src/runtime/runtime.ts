@@ -238,6 +238,10 @@ export class Runtime {
     return { pid: process.pid, version: this.options.version ?? '0.0.0' };
   }
 
+  snapshotStats(): SnapshotStore['stats'] | null {
+    return this.store?.stats ?? null;
+  }
+
   get snapshotFile(): string | null {
     return this.store?.file ?? null;
   }

@@ -19,8 +19,9 @@ function processRegistry(): Registry {
   return processMetrics;
 }
 
-const INSTANCE_STATES = Object.keys(instanceMachine.root.states);
-const TAB_STATES = Object.keys(tabMachine.root.states);
+// `starting` is transient (resolved before any snapshot is seen): never a state to count.
+const INSTANCE_STATES = Object.keys(instanceMachine.root.states).filter((s) => s !== 'starting');
+const TAB_STATES = Object.keys(tabMachine.root.states).filter((s) => s !== 'starting');
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -80,6 +81,33 @@ export class ServerMetrics {
       registers,
     });
     this.detach.push(runtime.onNavigation((ms, outcome) => navigations.observe({ outcome }, ms / 1000)));
+    new Counter({
+      name: 'tabvisor_snapshot_writes_total',
+      help: 'Fleet snapshots written to the state dir, by outcome (none without a state dir)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const stats = runtime.snapshotStats();
+        this.reset();
+        if (!stats) return;
+        this.inc({ outcome: 'ok' }, stats.writes);
+        this.inc({ outcome: 'error' }, stats.failures);
+      },
+    });
+    new Gauge({
+      name: 'tabvisor_snapshot_last_write',
+      help: 'The last snapshot written: when (epoch seconds), its size (bytes) and how long it took to be durable (seconds)',
+      labelNames: ['stat'],
+      registers,
+      collect() {
+        const last = runtime.snapshotStats()?.last;
+        this.reset();
+        if (!last) return;
+        this.set({ stat: 'timestamp_seconds' }, last.at / 1000);
+        this.set({ stat: 'bytes' }, last.bytes);
+        this.set({ stat: 'duration_seconds' }, last.ms / 1000);
+      },
+    });
     new Gauge({
       name: 'tabvisor_analysis_pool',
       help: 'The analysis worker pool: queued and running tasks, threads, utilization (0-1)',

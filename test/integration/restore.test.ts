@@ -143,6 +143,14 @@ describe('restore after kill -9 of the runtime', () => {
     const stranger = await connect(serve!.url, { client: 'someone-else', reconnect: false });
     clients.push(stranger);
     expect((await rpcError(stranger.call('tab.navigate', { tabId: a!.tabId, url: pages.url('/page/x') }))).code).toBe(-32002);
+
+    // Operators see the snapshots being written.
+    const { bytes } = await client.call('supervisor.snapshot');
+    const metrics = await (await fetch(serve!.url.replace(/^ws/, 'http').replace(/\/rpc$/, '/metrics'))).text();
+    expect(Number(/^tabvisor_snapshot_writes_total\{outcome="ok"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^tabvisor_snapshot_writes_total\{outcome="error"\} 0$/m);
+    expect(Number(/^tabvisor_snapshot_last_write\{stat="bytes"\} (\d+)$/m.exec(metrics)?.[1])).toBe(bytes);
+    expect(metrics).not.toMatch(/state="starting"/);
   });
 
   it('relaunches browsers that died with it: same ids, tabs reopened at their URLs', async () => {
