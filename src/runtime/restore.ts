@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KEEPER_ENV } from '../chrome/keeper.js';
 import { INSTANCE_ENV, killProcessGroup, removeProfile } from '../chrome/launch.js';
-import { groupIsOurs, processesMarked, type ProcessIdentity } from '../chrome/process-identity.js';
+import { groupIsOurs, processesMarked, startTimeOf, type ProcessIdentity } from '../chrome/process-identity.js';
 import { errorMessage } from '../errors.js';
 import { STATE_ENV } from './world.js';
 
@@ -28,9 +28,20 @@ export interface ReapReport {
 
 export async function reapStateDir(plan: ReapPlan, log: Logger): Promise<ReapReport> {
   const marked = await processesMarked(STATE_ENV, plan.stateDir);
-  // Keepers first, so that none fires while its browser is being adopted.
-  const keeperGroups = new Set(marked.filter((p) => KEEPER_ENV in p.env).map((p) => p.pgid));
-  await Promise.all([...keeperGroups].map((pgid) => killProcessGroup(pgid).catch(() => {})));
+  // Keepers first, so that none fires while its browser is being adopted. Their processes are
+  // all known from the scan: waiting for those pids is cheaper than rescanning /proc.
+  const keepers = marked.filter((p) => KEEPER_ENV in p.env);
+  const keeperGroups = new Set(keepers.map((p) => p.pgid));
+  for (const pgid of keeperGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  for (let i = 0; i < 1_000 && (await Promise.all(keepers.map((p) => startTimeOf(p.pid)))).some((t) => t !== null); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
 
   const candidates = new Set<number>();
   for (const candidate of plan.candidates) if (await groupIsOurs(candidate)) candidates.add(candidate.pid);

@@ -568,7 +568,8 @@ export class Runtime {
 
   private publish(transition: Transition): void {
     const { actor, kind, from, to, reason } = transition;
-    const level = to === 'failed' ? 'error' : to === 'recovering' || to === 'degraded' ? 'warn' : 'info';
+    // A restored actor's first state is recovering: expected, not a warning.
+    const level = to === 'failed' ? 'error' : (to === 'recovering' && from !== null) || to === 'degraded' ? 'warn' : 'info';
     this.log[level]({ actor, kind, from, to, reason }, 'transition');
     this.bus.emit('transition', transition);
   }
