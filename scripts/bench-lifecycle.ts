@@ -13,9 +13,7 @@
 // drift and noise spread over both; every measurement waits until the previous browser's whole
 // process group is gone, so no teardown overlaps a timing. Run nothing else on the machine.
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -26,7 +24,7 @@ import { liveGroupMembers } from '../src/chrome/launch.js';
 import { processTree, readProcessMemory, type ProcessMemory } from '../src/chrome/memory.js';
 import { connect, type EventMessage, type ParamsOf, type TabvisorClient } from '../src/client/index.js';
 import { startTabvisor, type Tabvisor } from '../src/index.js';
-import { count, fmtMs, fmtRatio, launchRaw, log, pct, quick, rawLaunchOptions, round, sleep } from './bench-common.js';
+import { count, fmtMs, fmtRatio, launchRaw, log, markRun, pct, procStat, quick, rawLaunchOptions, round, sleep, tableLines } from './bench-common.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────
 const LAUNCHES = count('launches', 15, 3);
@@ -39,8 +37,7 @@ const TARGETS = { launchP50Ratio: 1.2, navigateP50Ratio: 1.1, idlePssMb: 150, re
 
 // Every browser process this run starts (puppeteer's, and tabvisor's, which extends the
 // environment) carries this marker, so the leak check can tell ours from other Chrome.
-const RUN_MARKER = `BENCH_LIFECYCLE_RUN=${randomUUID()}`;
-process.env.BENCH_LIFECYCLE_RUN = RUN_MARKER.split('=')[1];
+const { groups: ourGroups, isOurGroup, countForeignChrome } = markRun('BENCH_LIFECYCLE_RUN');
 
 // ── small helpers ───────────────────────────────────────────────────────────────────────
 const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => {
@@ -59,23 +56,8 @@ function headlessPids(): number[] {
     return []; // pgrep exits 1 when nothing matches
   }
 }
-// Whose is a Chrome process? Both puppeteer and tabvisor start the browser as the leader of a
-// process group of its own, and every Chrome child stays in it. Chrome rewrites its children's
-// environment block (setproctitle), so the marker is readable on the browser process only:
-// a group is ours if we recorded its leader, or if the leader carries the marker.
-const ourGroups = new Set<number>();
-function procGroup(stat: string): { state: string; pgrp: number } {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] as string, pgrp: Number(fields[2]) };
-}
-function isOurGroup(pgrp: number, readEnviron: (pid: number) => string | null): boolean {
-  if (ourGroups.has(pgrp)) return true;
-  if (readEnviron(pgrp)?.split('\0').includes(RUN_MARKER)) {
-    ourGroups.add(pgrp);
-    return true;
-  }
-  return false;
-}
+// Whose is a Chrome process? markRun's isOurGroup says, from the group leader's environment
+// (read synchronously here, asynchronously by the foreign-Chrome sampler).
 const environSync = (pid: number) => {
   try {
     return readFileSync(`/proc/${pid}/environ`, 'latin1');
@@ -91,7 +73,7 @@ function chromeProcesses(): { ours: number[]; foreign: number[] } {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       if (!readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes('headless')) continue;
-      const { state, pgrp } = procGroup(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      const { state, pgrp } = procStat(readFileSync(`/proc/${entry}/stat`, 'utf8'));
       if (state === 'Z') continue;
       (isOurGroup(pgrp, environSync) ? ours : foreign).push(Number(entry));
     } catch {
@@ -105,21 +87,6 @@ const foreignChrome = () => chromeProcesses().foreign;
 /** Other Chrome work on a 2-core machine skews every timing: sample it all along, per section. */
 const foreignSeen: Record<string, number> = {};
 let section = 'start';
-async function countForeignChrome(): Promise<number> {
-  let found = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'latin1').catch(() => '');
-    if (!cmdline.includes('headless')) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-    if (!stat) continue;
-    const { state, pgrp } = procGroup(stat);
-    if (state === 'Z') continue;
-    const leaderEnviron = ourGroups.has(pgrp) ? null : await readFile(`/proc/${pgrp}/environ`, 'latin1').catch(() => null);
-    if (!isOurGroup(pgrp, () => leaderEnviron)) found++;
-  }
-  return found;
-}
 // Asynchronous reads, every 2 s: a synchronous /proc walk would stall a timing by ~5 ms.
 let sampling = false;
 const foreignSampler = setInterval(() => {
@@ -545,18 +512,13 @@ results.cleanup = { headlessBefore: headlessBefore.length, headlessAfter: headle
 
 // ── report ──────────────────────────────────────────────────────────────────────────────
 const header: Row = { section: 'section', metric: 'metric', n: 'n', raw: 'raw puppeteer-core', tabvisor: 'tabvisor (ws)', ratio: 'ratio', target: 'target', verdict: '' };
-const keys = Object.keys(header) as (keyof Row)[];
-const widths = keys.map((k) => Math.max(header[k].length, ...rows.map((r) => r[k].length)));
-const line = (r: Row) => `| ${keys.map((k, i) => r[k].padEnd(widths[i] as number)).join(' | ')} |`;
 console.log(
   `\ntabvisor bench-lifecycle — ${hello.chrome.version}, ${binary.path} (${binary.source})\n` +
     `${LAUNCHES} launches, ${NAVIGATIONS} navigations (+${NAV_WARMUP} warm-up), ${MEMORY_NAVIGATIONS} memory navigations, ` +
     `${RECOVERIES} recoveries${quick ? ' (quick)' : ''}; node ${process.version}, ${cpus().length} cpus\n` +
     `tabvisor at ${code.commit}${code.dirty.length ? ` + uncommitted changes in ${code.dirty.join(', ')}` : ''}\n`,
 );
-console.log(line(header));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows) console.log(line(r));
+for (const line of tableLines(header, rows)) console.log(line);
 const launch = results.launch as { p50: { tabvisorInternal: number } } | undefined;
 if (launch) console.log(`\nlaunch: tabvisor's own launchMs (spawn → connected → start-up page closed) p50 ${launch.p50.tabvisorInternal} ms`);
 const nav = results.navigate as { p50: { tabvisorServerLoadMs: number } } | undefined;

@@ -25,9 +25,8 @@
 // the `node -e ""` row says how much that is. Run nothing else on the machine; Chrome
 // processes not started by this run are sampled all along and reported.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -36,7 +35,7 @@ import type { Browser } from 'puppeteer-core';
 import { chromeVersion, findChrome } from '../src/chrome/find.js';
 import { liveGroupMembers } from '../src/chrome/launch.js';
 import { connect, type ResultOf, type TabvisorClient } from '../src/client/index.js';
-import { count, fmtMs, fmtRatio, launchRaw, log, pct, quick, rawLaunchOptions, round, sleep } from './bench-common.js';
+import { count, fmtMs, fmtRatio, launchRaw, log, markRun, pct, procStat, quick, rawLaunchOptions, round, sleep, tableLines } from './bench-common.js';
 
 // ── options ─────────────────────────────────────────────────────────────────────────────
 const INSTANCES = count('instances', 5, 2);
@@ -52,8 +51,7 @@ const GROUP_GONE_TIMEOUT_MS = 10_000;
 
 // Every process this run starts inherits this marker (puppeteer's Chrome, tabvisor serve and
 // through it tabvisor's Chrome), so the foreign-Chrome sampler can tell ours from others'.
-const RUN_MARKER = `BENCH_RESTORE_RUN=${randomUUID()}`;
-process.env.BENCH_RESTORE_RUN = RUN_MARKER.split('=')[1];
+const { groups: ourGroups, countForeignChrome } = markRun('BENCH_RESTORE_RUN');
 
 // ── small helpers ───────────────────────────────────────────────────────────────────────
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -64,11 +62,6 @@ const fmt = (n: number) => (Number.isFinite(n) ? fmtMs(n) : '—');
 const fmtR = (n: number) => (Number.isFinite(n) ? fmtRatio(n) : '—');
 const fmtPct = (ok: number, total: number) => `${total ? round((100 * ok) / total, 1).toFixed(1) : '—'} % (${ok}/${total})`;
 
-/** /proc/<pid>/stat → state and process group. */
-function procStat(stat: string): { state: string; pgrp: number } {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] as string, pgrp: Number(fields[2]) };
-}
 const readSync = (path: string): string | null => {
   try {
     return readFileSync(path, 'latin1');
@@ -114,33 +107,7 @@ function markedProcesses(stateDirs: Iterable<string>): { pid: number; pgrp: numb
   return found;
 }
 
-// ── whose Chrome is it? (other Chrome work on a 2-core machine skews every timing) ──────
-// Chrome rewrites its children's environment block, so the marker is read on the group
-// leader (every Chrome here leads a process group of its own).
-const ourGroups = new Set<number>();
-function isOurGroup(pgrp: number, leaderEnviron: string | null): boolean {
-  if (ourGroups.has(pgrp)) return true;
-  if (leaderEnviron?.split('\0').includes(RUN_MARKER)) {
-    ourGroups.add(pgrp);
-    return true;
-  }
-  return false;
-}
-async function countForeignChrome(): Promise<number> {
-  let found = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'latin1').catch(() => '');
-    if (!cmdline.includes('headless')) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-    if (!stat) continue;
-    const { state, pgrp } = procStat(stat);
-    if (state === 'Z') continue;
-    const environ = ourGroups.has(pgrp) ? null : await readFile(`/proc/${pgrp}/environ`, 'latin1').catch(() => null);
-    if (!isOurGroup(pgrp, environ)) found++;
-  }
-  return found;
-}
+// ── foreign Chrome (other Chrome work on a 2-core machine skews every timing) ───────────
 const foreignSeen: Record<string, number> = {};
 let section = 'start';
 let sampling = false;
@@ -469,6 +436,27 @@ const stripped = (l: LogLine | null) => {
   const { receivedAt: _r, level: _l, time: _t, pid: _p, hostname: _h, ...rest } = l;
   return rest;
 };
+/** A restore path: a new runtime spawned on the state dir, timed until the whole fleet is
+ * healthy again, then checked (each instance's reason should start with `reason`). */
+async function restorePath(path: 'adopt' | 'relaunch', stateDir: string, fleet: Fleet, reason: string) {
+  const serve = spawnServe(stateDir);
+  const client = await connectTo(serve);
+  const restored = await untilRestored(serve, client, fleet);
+  const result = check(fleet, restored, reason);
+  const line = await restoreLine(serve);
+  log(`  ${path} ${restored.ms.toFixed(1)} ms (runtime: ${String(line?.ms)} ms); ${result.instancesOk}/${result.instancesTotal} instances, ${result.tabsOk}/${result.tabsTotal} tabs${result.problems.length ? `; ${result.problems.join('; ')}` : ''}`);
+  return { serve, client, restored, check: result, line };
+}
+/** A restore path's figures, as the round records them once it is over. */
+const restoreFigures = ({ serve, restored, check, line }: Awaited<ReturnType<typeof restorePath>>) => ({
+  timeline: timeline(serve),
+  ms: round(restored.ms, 2),
+  usingChromeMs: round(sinceSpawn(serve, 'using Chrome'), 2),
+  listeningMs: round(sinceSpawn(serve, 'control channel listening'), 2),
+  runtimeLoggedMs: typeof line?.ms === 'number' ? line.ms : Number.NaN,
+  polls: restored.polls,
+  check,
+});
 
 try {
   for (let r = 0; r < ROUNDS; r++) {
@@ -500,20 +488,16 @@ try {
 
     // 2. adopt path: the browsers survived the runtime
     await enterSection(`round ${r + 1}: adopt`);
-    const adopter = spawnServe(stateDir);
-    client = await connectTo(adopter);
-    const adopted = await untilRestored(adopter, client, fleet);
-    const adoptCheck = check(fleet, adopted, 'adopted');
-    const adoptLine = await restoreLine(adopter);
-    const pidsNow = adopted.instances.map((v) => v.pid).filter((p): p is number => typeof p === 'number');
+    const adopt = await restorePath('adopt', stateDir, fleet, 'adopted');
+    client = adopt.client;
+    const pidsNow = adopt.restored.instances.map((v) => v.pid).filter((p): p is number => typeof p === 'number');
     for (const pid of pidsNow) ourGroups.add(pid);
-    const pidsKept = fleet.instances.filter((e) => adopted.instances.some((v) => v.instanceId === e.instanceId && v.pid === e.pid)).length;
-    log(`  adopt ${adopted.ms.toFixed(1)} ms (runtime: ${String(adoptLine?.ms)} ms); ${adoptCheck.instancesOk}/${adoptCheck.instancesTotal} instances, ${adoptCheck.tabsOk}/${adoptCheck.tabsTotal} tabs${adoptCheck.problems.length ? `; ${adoptCheck.problems.join('; ')}` : ''}`);
+    const pidsKept = fleet.instances.filter((e) => adopt.restored.instances.some((v) => v.instanceId === e.instanceId && v.pid === e.pid)).length;
 
     // 3. relaunch path: the runtime and every browser of the fleet killed
     await closeClient(client);
-    await killServe(adopter, 'SIGKILL');
-    warnings.push(...complaints(adopter));
+    await killServe(adopt.serve, 'SIGKILL');
+    warnings.push(...complaints(adopt.serve));
     const killedGroups = [...new Set([...pidsNow, ...fleet.instances.map((e) => e.pid).filter((p): p is number => typeof p === 'number')])];
     const k0 = performance.now();
     for (const pid of killedGroups) killGroup(pid);
@@ -521,20 +505,16 @@ try {
     const groupsGoneMs = performance.now() - k0;
     await sleep(300);
     await enterSection(`round ${r + 1}: relaunch`);
-    const relauncher = spawnServe(stateDir);
-    client = await connectTo(relauncher);
-    const relaunched = await untilRestored(relauncher, client, fleet);
-    const relaunchCheck = check(fleet, relaunched, 'relaunched');
-    const relaunchLine = await restoreLine(relauncher);
-    for (const v of relaunched.instances) if (v.pid) ourGroups.add(v.pid);
-    log(`  relaunch ${relaunched.ms.toFixed(1)} ms (runtime: ${String(relaunchLine?.ms)} ms); ${relaunchCheck.instancesOk}/${relaunchCheck.instancesTotal} instances, ${relaunchCheck.tabsOk}/${relaunchCheck.tabsTotal} tabs${relaunchCheck.problems.length ? `; ${relaunchCheck.problems.join('; ')}` : ''}`);
+    const relaunch = await restorePath('relaunch', stateDir, fleet, 'relaunched');
+    client = relaunch.client;
+    for (const v of relaunch.restored.instances) if (v.pid) ourGroups.add(v.pid);
 
     // 4. graceful stop
     await closeClient(client);
     const s0 = performance.now();
-    const exit = await killServe(relauncher, 'SIGTERM');
+    const exit = await killServe(relaunch.serve, 'SIGTERM');
     const stopMs = performance.now() - s0;
-    warnings.push(...complaints(relauncher));
+    warnings.push(...complaints(relaunch.serve));
     // Whatever is left on the state dir after a clean stop is a leak (a short grace: the last
     // group kills may still be landing).
     let left = markedProcesses([stateDir]);
@@ -551,29 +531,8 @@ try {
       nodeBareMs: round(nodeBareMs, 2),
       rawColdMs: round(rawColdMs, 2),
       cold: { timeline: timeline(cold), ms: round(coldMs, 2), usingChromeMs: round(sinceSpawn(cold, 'using Chrome'), 2), listeningMs: round(sinceSpawn(cold, 'control channel listening'), 2), snapshotCallMs: round(snapshotCallMs, 2), snapshot },
-      adopt: {
-        timeline: timeline(adopter),
-        ms: round(adopted.ms, 2),
-        usingChromeMs: round(sinceSpawn(adopter, 'using Chrome'), 2),
-        listeningMs: round(sinceSpawn(adopter, 'control channel listening'), 2),
-        runtimeLoggedMs: typeof adoptLine?.ms === 'number' ? adoptLine.ms : Number.NaN,
-        polls: adopted.polls,
-        check: adoptCheck,
-        pidsKept,
-        restoreLog: stripped(adoptLine),
-      },
-      relaunch: {
-        timeline: timeline(relauncher),
-        ms: round(relaunched.ms, 2),
-        usingChromeMs: round(sinceSpawn(relauncher, 'using Chrome'), 2),
-        listeningMs: round(sinceSpawn(relauncher, 'control channel listening'), 2),
-        runtimeLoggedMs: typeof relaunchLine?.ms === 'number' ? relaunchLine.ms : Number.NaN,
-        polls: relaunched.polls,
-        check: relaunchCheck,
-        killedGroups,
-        groupsGoneMs: round(groupsGoneMs, 2),
-        restoreLog: stripped(relaunchLine),
-      },
+      adopt: { ...restoreFigures(adopt), pidsKept, restoreLog: stripped(adopt.line) },
+      relaunch: { ...restoreFigures(relaunch), killedGroups, groupsGoneMs: round(groupsGoneMs, 2), restoreLog: stripped(relaunch.line) },
       sigtermExit: { code: exit.code, signal: exit.signal, ms: round(stopMs, 2) },
       leftAfterStop: left.map((p) => ({ pid: p.pid, cmd: p.cmd })),
       runtimeWarnings: warnings,
@@ -635,95 +594,50 @@ const allHealthy = (values: number[]) => values.length === rounds.length && valu
 const coldRawRatio = p50(coldMs) / p50(rawMs);
 const adoptColdRatio = p50(adoptMs) / p50(coldMs);
 const relaunchColdRatio = p50(relaunchMs) / p50(coldMs);
+/** A figure timed once per round: its p50 and max, judged only if `judged` says how. */
+const timingRow = (path: string, metric: string, values: number[], judged?: Partial<Pick<Row, 'ratio' | 'target' | 'verdict'>>): Row => ({
+  path,
+  metric,
+  n,
+  p50: fmt(p50(values)),
+  max: fmt(max(values)),
+  ratio: '',
+  target: '',
+  verdict: '',
+  ...judged,
+});
+/** How much of the fleet came back, summed over the rounds: PASS only if all of it, in every round. */
+const restoredRow = (path: string, metric: string, ok: number, total: number, nothingExtra = true): Row => ({
+  path,
+  metric,
+  n,
+  p50: fmtPct(ok, total),
+  max: '',
+  ratio: '',
+  target: `${TARGETS.restoredPct} %`,
+  verdict: verdict(rounds.length === ROUNDS && ok === total && nothingExtra),
+});
+/** A restore path's rows: its time to all healthy (against cold, judged by the path's own
+ * target), when it listened and what the runtime logged, then what it restored. */
+function restorePathRows(path: 'adopt' | 'relaunch', reason: string, healthy: { coldRatio: number; target: string; met: boolean }): Row[] {
+  const ms = rounds.map((r) => r[path].ms);
+  const total = (f: (c: Check) => number) => sum((r) => f(r[path].check));
+  return [
+    timingRow(path, 'spawn → all healthy', ms, { ratio: `${fmtR(healthy.coldRatio)} cold`, target: healthy.target, verdict: verdict(allHealthy(ms) && healthy.met) }),
+    timingRow(path, 'spawn → "control channel listening"', rounds.map((r) => r[path].listeningMs)),
+    timingRow(path, 'runtime-logged "fleet restored" ms', rounds.map((r) => r[path].runtimeLoggedMs)),
+    restoredRow(path, 'instances restored (same ids, healthy)', total((c) => c.instancesOk), total((c) => c.instancesTotal)),
+    restoredRow(path, 'tabs restored (same ids and URLs, healthy)', total((c) => c.tabsOk), total((c) => c.tabsTotal), !total((c) => c.extra.length)),
+    restoredRow(path, `instances with reason "${reason}…"`, total((c) => c.reasonOk), total((c) => c.instancesTotal)),
+  ];
+}
 rows.push(
-  { path: 'reference', metric: 'node -e "" spawn → exit (Node start-up)', n, p50: fmt(p50(nodeMs)), max: fmt(max(nodeMs)), ratio: '', target: '', verdict: '' },
-  { path: 'reference', metric: `raw puppeteer-core: ${fleetName} loaded (no Node start)`, n, p50: fmt(p50(rawMs)), max: fmt(max(rawMs)), ratio: '', target: '', verdict: '' },
-  { path: 'cold', metric: `spawn → ${fleetName} open`, n, p50: fmt(p50(coldMs)), max: fmt(max(coldMs)), ratio: `${fmtR(coldRawRatio)} raw`, target: '', verdict: '' },
-  { path: 'cold', metric: 'spawn → "control channel listening"', n, p50: fmt(p50(rounds.map((r) => r.cold.listeningMs))), max: fmt(max(rounds.map((r) => r.cold.listeningMs))), ratio: '', target: '', verdict: '' },
-  {
-    path: 'adopt',
-    metric: 'spawn → all healthy',
-    n,
-    p50: fmt(p50(adoptMs)),
-    max: fmt(max(adoptMs)),
-    ratio: `${fmtR(adoptColdRatio)} cold`,
-    target: `p50 < ${TARGETS.adoptMs} ms`,
-    verdict: verdict(allHealthy(adoptMs) && p50(adoptMs) < TARGETS.adoptMs),
-  },
-  { path: 'adopt', metric: 'spawn → "control channel listening"', n, p50: fmt(p50(rounds.map((r) => r.adopt.listeningMs))), max: fmt(max(rounds.map((r) => r.adopt.listeningMs))), ratio: '', target: '', verdict: '' },
-  { path: 'adopt', metric: 'runtime-logged "fleet restored" ms', n, p50: fmt(p50(rounds.map((r) => r.adopt.runtimeLoggedMs))), max: fmt(max(rounds.map((r) => r.adopt.runtimeLoggedMs))), ratio: '', target: '', verdict: '' },
-  {
-    path: 'adopt',
-    metric: 'instances restored (same ids, healthy)',
-    n,
-    p50: fmtPct(sum((r) => r.adopt.check.instancesOk), sum((r) => r.adopt.check.instancesTotal)),
-    max: '',
-    ratio: '',
-    target: `${TARGETS.restoredPct} %`,
-    verdict: verdict(rounds.length === ROUNDS && sum((r) => r.adopt.check.instancesOk) === sum((r) => r.adopt.check.instancesTotal)),
-  },
-  {
-    path: 'adopt',
-    metric: 'tabs restored (same ids and URLs, healthy)',
-    n,
-    p50: fmtPct(sum((r) => r.adopt.check.tabsOk), sum((r) => r.adopt.check.tabsTotal)),
-    max: '',
-    ratio: '',
-    target: `${TARGETS.restoredPct} %`,
-    verdict: verdict(rounds.length === ROUNDS && sum((r) => r.adopt.check.tabsOk) === sum((r) => r.adopt.check.tabsTotal) && !sum((r) => r.adopt.check.extra.length)),
-  },
-  {
-    path: 'adopt',
-    metric: 'instances with reason "adopted…"',
-    n,
-    p50: fmtPct(sum((r) => r.adopt.check.reasonOk), sum((r) => r.adopt.check.instancesTotal)),
-    max: '',
-    ratio: '',
-    target: `${TARGETS.restoredPct} %`,
-    verdict: verdict(rounds.length === ROUNDS && sum((r) => r.adopt.check.reasonOk) === sum((r) => r.adopt.check.instancesTotal)),
-  },
-  {
-    path: 'relaunch',
-    metric: 'spawn → all healthy',
-    n,
-    p50: fmt(p50(relaunchMs)),
-    max: fmt(max(relaunchMs)),
-    ratio: `${fmtR(relaunchColdRatio)} cold`,
-    target: `≤ ${TARGETS.relaunchColdRatio}× cold (p50)`,
-    verdict: verdict(allHealthy(relaunchMs) && relaunchColdRatio <= TARGETS.relaunchColdRatio),
-  },
-  { path: 'relaunch', metric: 'spawn → "control channel listening"', n, p50: fmt(p50(rounds.map((r) => r.relaunch.listeningMs))), max: fmt(max(rounds.map((r) => r.relaunch.listeningMs))), ratio: '', target: '', verdict: '' },
-  { path: 'relaunch', metric: 'runtime-logged "fleet restored" ms', n, p50: fmt(p50(rounds.map((r) => r.relaunch.runtimeLoggedMs))), max: fmt(max(rounds.map((r) => r.relaunch.runtimeLoggedMs))), ratio: '', target: '', verdict: '' },
-  {
-    path: 'relaunch',
-    metric: 'instances restored (same ids, healthy)',
-    n,
-    p50: fmtPct(sum((r) => r.relaunch.check.instancesOk), sum((r) => r.relaunch.check.instancesTotal)),
-    max: '',
-    ratio: '',
-    target: `${TARGETS.restoredPct} %`,
-    verdict: verdict(rounds.length === ROUNDS && sum((r) => r.relaunch.check.instancesOk) === sum((r) => r.relaunch.check.instancesTotal)),
-  },
-  {
-    path: 'relaunch',
-    metric: 'tabs restored (same ids and URLs, healthy)',
-    n,
-    p50: fmtPct(sum((r) => r.relaunch.check.tabsOk), sum((r) => r.relaunch.check.tabsTotal)),
-    max: '',
-    ratio: '',
-    target: `${TARGETS.restoredPct} %`,
-    verdict: verdict(rounds.length === ROUNDS && sum((r) => r.relaunch.check.tabsOk) === sum((r) => r.relaunch.check.tabsTotal) && !sum((r) => r.relaunch.check.extra.length)),
-  },
-  {
-    path: 'relaunch',
-    metric: 'instances with reason "relaunched…"',
-    n,
-    p50: fmtPct(sum((r) => r.relaunch.check.reasonOk), sum((r) => r.relaunch.check.instancesTotal)),
-    max: '',
-    ratio: '',
-    target: `${TARGETS.restoredPct} %`,
-    verdict: verdict(rounds.length === ROUNDS && sum((r) => r.relaunch.check.reasonOk) === sum((r) => r.relaunch.check.instancesTotal)),
-  },
+  timingRow('reference', 'node -e "" spawn → exit (Node start-up)', nodeMs),
+  timingRow('reference', `raw puppeteer-core: ${fleetName} loaded (no Node start)`, rawMs),
+  timingRow('cold', `spawn → ${fleetName} open`, coldMs, { ratio: `${fmtR(coldRawRatio)} raw` }),
+  timingRow('cold', 'spawn → "control channel listening"', rounds.map((r) => r.cold.listeningMs)),
+  ...restorePathRows('adopt', 'adopted', { coldRatio: adoptColdRatio, target: `p50 < ${TARGETS.adoptMs} ms`, met: p50(adoptMs) < TARGETS.adoptMs }),
+  ...restorePathRows('relaunch', 'relaunched', { coldRatio: relaunchColdRatio, target: `≤ ${TARGETS.relaunchColdRatio}× cold (p50)`, met: relaunchColdRatio <= TARGETS.relaunchColdRatio }),
   {
     path: 'stop',
     metric: 'SIGTERM → exit code',
@@ -737,17 +651,12 @@ rows.push(
 );
 
 const header: Row = { path: 'path', metric: 'metric', n: 'n', p50: 'p50 (or total)', max: 'max', ratio: 'ratio', target: 'target', verdict: '' };
-const keys = Object.keys(header) as (keyof Row)[];
-const widths = keys.map((k) => Math.max(header[k].length, ...rows.map((r) => r[k].length)));
-const line = (r: Row) => `| ${keys.map((k, i) => r[k].padEnd(widths[i] as number)).join(' | ')} |`;
 console.log(
   `\ntabvisor bench-restore — ${version}, ${binary.path} (${binary.source})\n` +
     `${INSTANCES} instances × ${TABS} tabs, ${ROUNDS} rounds${quick ? ' (quick)' : ''}; node ${process.version}, ${cpus().length} cpus\n` +
     `tabvisor at ${code.commit}${code.dirty.length ? ` + uncommitted changes in ${code.dirty.join(', ')}` : ''}\n`,
 );
-console.log(line(header));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows) console.log(line(r));
+for (const line of tableLines(header, rows)) console.log(line);
 
 const nodeP50 = p50(nodeMs);
 if (rounds.length) console.log(
