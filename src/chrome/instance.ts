@@ -33,7 +33,6 @@ export interface ChromeRecord {
   identity: ProcessIdentity;
   wsEndpoint: string;
   profileDir: string;
-  keeper: ProcessIdentity | null;
   /** Tab id → DevTools target id of the pages the runtime had open. */
   targets: Record<string, string>;
 }
@@ -77,7 +76,6 @@ export class ChromeInstance {
       identity: connection.chrome.identity,
       wsEndpoint: connection.chrome.wsEndpoint,
       profileDir: this.profileDir,
-      keeper: connection.keeper.identity,
       targets,
     };
   }

@@ -3,11 +3,12 @@
 // browser (~1 MB, no polling) holds a pipe from the runtime on its stdin. "release" on the
 // pipe ends it quietly; EOF without it means the runtime died: it waits out the grace
 // period, then kills the browser's process group (and removes the profile if it was
-// temporary). A runtime that adopts the browser kills the old keeper first and starts its own.
+// temporary). A runtime that adopts the browser kills the old keeper first (found by its
+// environment marker, see runtime/restore.ts) and starts its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { waitAtMost } from '../wait.js';
-import { identify, isSameProcess, type ProcessIdentity } from './process-identity.js';
+import type { ProcessIdentity } from './process-identity.js';
 
 /** Environment marker of keeper processes (its value: the instance id). */
 export const KEEPER_ENV = 'TABVISOR_KEEPER';
@@ -49,7 +50,7 @@ export interface KeeperOptions {
 export class Keeper {
   private constructor(
     private readonly child: ChildProcess,
-    readonly identity: ProcessIdentity,
+    readonly pid: number,
   ) {}
 
   static async start(options: KeeperOptions): Promise<Keeper> {
@@ -73,8 +74,7 @@ export class Keeper {
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
     child.stdin?.on('error', () => {}); // EPIPE if it already ended
-    const identity = (await identify(child.pid)) ?? { pid: child.pid, startTime: '', bootId: '' };
-    return new Keeper(child, identity);
+    return new Keeper(child, child.pid);
   }
 
   /** The browser is being stopped by the runtime itself: the keeper ends without acting. */
@@ -89,24 +89,9 @@ export class Keeper {
   /** Forced exit: end the keeper at once (the browser is being killed too). */
   killSync(): void {
     try {
-      process.kill(-this.identity.pid, 'SIGKILL');
+      process.kill(-this.pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-}
-
-/**
- * End a keeper left by an earlier runtime (before adopting or reaping its browser): kill its
- * group if it is still the recorded process, and wait until it is gone, so it cannot fire
- * while the browser is being adopted.
- */
-export async function endOrphanKeeper(keeper: ProcessIdentity): Promise<void> {
-  if (!(await isSameProcess(keeper))) return;
-  try {
-    process.kill(-keeper.pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 250 && (await isSameProcess(keeper)); i++) await new Promise((r) => setTimeout(r, 20));
 }

@@ -59,7 +59,6 @@ const instanceRecord = z.object({
       identity,
       wsEndpoint: z.string(),
       profileDir: z.string(),
-      keeper: identity.nullable(),
       targets: z.record(z.string(), z.string()),
     })
     .nullable(),

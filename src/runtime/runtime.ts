@@ -175,11 +175,14 @@ export class Runtime {
     this.log.info({ instances: records.length, tabs: records.reduce((n, r) => n + r.tabs.length, 0), snapshotAt: loaded.kind === 'ok' ? loaded.snapshot.at : null }, 'restoring the fleet from the snapshot');
     const settled = records.map((record) => this.restoreInstance(record, clean));
     this.restored = Promise.all(settled).then((views) => {
+      const back = views.filter((v): v is InstanceView => v !== null && v.state !== 'failed');
+      const adopted = back.filter((v) => this.world.adopted.has(v.instanceId)).length;
+      this.world.adopted.clear();
       const summary: RestoreSummary = {
         instances: views.length,
-        adopted: views.filter((v) => v?.state !== 'failed' && v?.reason.startsWith('adopted')).length,
-        relaunched: views.filter((v) => v?.state !== 'failed' && !v?.reason.startsWith('adopted')).length,
-        failed: views.filter((v) => !v || v.state === 'failed').length,
+        adopted,
+        relaunched: back.length - adopted,
+        failed: views.length - back.length,
         tabs: views.reduce((n, v) => n + (v ? this.tabsOf(v.instanceId).length : 0), 0),
         ms: Math.round(performance.now() - started),
       };

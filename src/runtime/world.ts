@@ -42,6 +42,8 @@ export class World {
   private readonly closing = new Map<string, Promise<void>>();
   /** Browsers recorded by the last runtime, waiting for their instance actor to adopt them. */
   private readonly adoptions = new Map<string, ChromeRecord>();
+  /** Instances whose recorded browser was adopted (for the restore summary). */
+  readonly adopted = new Set<string>();
 
   constructor(
     private readonly binary: ChromeBinary,
@@ -88,7 +90,9 @@ export class World {
     this.adoptions.delete(instanceId);
     if (!record) throw new Error('no running browser was recorded');
     const instance = await this.ensureInstance(instanceId);
-    return instance.adopt(record, signal);
+    const result = await instance.adopt(record, signal);
+    this.adopted.add(instanceId);
+    return result;
   }
 
   instance(instanceId: string): ChromeInstance {
