@@ -178,6 +178,25 @@ describe('restore after kill -9 of the runtime', () => {
     expect(nav.title).toBe('again');
   });
 
+  it('a browser frozen at the restart is not adopted: it is killed and relaunched, never two browsers for one instance', async () => {
+    newStateDir();
+    pages = await PageServer.start();
+    let client = await start();
+    const fleet = await makeFleet(client, 1, 1);
+    const { instanceId, pid } = fleet.instances[0]!;
+    await client.call('supervisor.snapshot');
+    await killRuntime();
+    process.kill(pid, 'SIGSTOP'); // alive, same pid and start time, but it cannot answer
+    client = await start();
+    const { instances, tabs } = await whenAllHealthy(client);
+    expect(instances[0]!.instanceId).toBe(instanceId);
+    expect(instances[0]!.pid).not.toBe(pid);
+    expect(instances[0]!.reason).toMatch(/^relaunched after a runtime restart \(not adopted: (its DevTools endpoint did not answer|it did not answer a probe)\)/);
+    expect(tabs.map((t) => [t.tabId, t.url])).toEqual(fleet.tabs.map((t) => [t.tabId, t.url]));
+    expect(await liveGroupMembers(pid)).toEqual([]);
+    expect(new Set((await markedProcesses(stateDir)).browsers.map((p) => p.pgid))).toEqual(new Set([instances[0]!.pid]));
+  });
+
   it('kill -9 at 50 random moments of heavy snapshot writing: every start finds a valid snapshot and restores it', async () => {
     newStateDir();
     pages = await PageServer.start();
