@@ -58,7 +58,7 @@ import { RawCdp } from '../src/chrome/raw-cdp.js';
 import { connect, type TabvisorClient } from '../src/client/index.js';
 import { startTabvisor, type Tabvisor } from '../src/index.js';
 import { generatedPage, type GeneratedPage } from '../test/integration/pages.js';
-import { count, fmtMs, fmtRatio, hasFlag, launchRaw, log, quick, rawLaunchOptions, round, sleep } from './bench-common.js';
+import { count, fmtMs, fmtRatio, hasFlag, launchRaw, log, quick, rawLaunchOptions, round, sleep, tableLines } from './bench-common.js';
 
 process.chdir(fileURLToPath(new URL('..', import.meta.url))); // dist/, src/ and bench-results/ are the repo's
 
@@ -542,9 +542,6 @@ results.cleanup = { groups: [...ourGroups], left };
 
 // ── report ──────────────────────────────────────────────────────────────────────────────
 const header: Row = { section: 'section', metric: 'metric', n: 'n', baseline: 'baseline', tabvisor: 'tabvisor', ratio: 'ratio', target: 'target', verdict: '' };
-const keys = Object.keys(header) as (keyof Row)[];
-const widths = keys.map((k) => Math.max(header[k].length, ...rows.map((r) => r[k].length)));
-const line = (r: Row) => `| ${keys.map((k, i) => r[k].padEnd(widths[i] as number)).join(' | ')} |`;
 console.log(
   `\ntabvisor bench-analysis — ${version}, ${binary.path} (${binary.source})\n` +
     `${ROUNDS} rounds of ${FLATTENS} flattens on ${THREADS} threads vs inline, ${SNAPSHOTS} snapshots per page size (+${WARMUP} warm-up)${quick ? ' (quick)' : ''}; ` +
@@ -553,9 +550,7 @@ console.log(
     'flatten: baseline = inline on the main thread, tabvisor = the analysis pool; ' +
     'snapshot: baseline = puppeteer page.accessibility.snapshot({ interestingOnly: true }), tabvisor = tab.snapshot over the WebSocket\n',
 );
-console.log(line(header));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const r of rows) console.log(line(r));
+for (const line of tableLines(header, rows)) console.log(line);
 const flat = results.flatten as { frames: { domBytes: number; axBytes: number; captureMs: { dom: number; ax: number } }; pool: { stats: { runTimeP50Ms: number; utilization: number } } } | undefined;
 if (flat) {
   console.log(
