@@ -4,18 +4,17 @@
 // so even orphans are found.
 import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { KEEPER_ENV } from '../src/chrome/keeper.js';
+import { INSTANCE_ENV } from '../src/chrome/launch.js';
+import { processesMarked } from '../src/chrome/process-identity.js';
 
 async function tabvisorProcesses(): Promise<string[]> {
   const found: string[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    const match = /(?:^|\0)TABVISOR_(INSTANCE|KEEPER)=([^\0]*)/.exec(environ);
-    if (!match) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // a zombie holds nothing
-    const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
-    found.push(`${match[1] === 'KEEPER' ? 'keeper' : 'Chrome'} pid ${entry} (${match[2]}): ${cmdline.slice(0, 120)}`);
+  for (const [marker, kind] of [[INSTANCE_ENV, 'Chrome'], [KEEPER_ENV, 'keeper']] as const) {
+    for (const p of await processesMarked(marker)) {
+      const cmdline = (await readFile(`/proc/${p.pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+      found.push(`${kind} pid ${p.pid} (${p.env[marker]}): ${cmdline.slice(0, 120)}`);
+    }
   }
   return found;
 }

@@ -2,7 +2,7 @@
 // the DevTools WebSocket (not a pipe, so a later runtime can re-adopt it), and its pages.
 import { readFile } from 'node:fs/promises';
 import puppeteer, { type Browser, type CDPSession, type Target } from 'puppeteer-core';
-import { waitAtMost } from '../wait.js';
+import { waitAtMost, withDeadline } from '../wait.js';
 import type { ChromeBinary } from './find.js';
 import { Keeper } from './keeper.js';
 import { killProcessGroup, launchChrome, removeProfile, type ChromeProcess, type ExitInfo } from './launch.js';
@@ -93,18 +93,16 @@ export class ChromeInstance {
     const started = performance.now();
     const chrome = await launchChrome({ binary: this.binary, instanceId: this.instanceId, profileDir: this.profileDir, args, signal, env: this.guard.env });
     let browser: Browser | undefined;
-    let keeper: Keeper | undefined;
+    // Started while puppeteer connects; released below if the launch fails at any point.
+    const keeping = this.startKeeper(chrome.identity);
+    keeping.catch(() => {});
     try {
-      const keeping = this.startKeeper(chrome.identity);
       browser = await puppeteer.connect({
         browserWSEndpoint: chrome.wsEndpoint,
         defaultViewport: null,
         protocolTimeout: 30_000,
-      }).catch(async (error: unknown) => {
-        await keeping.then((k) => k.release(), () => {});
-        throw error;
       });
-      keeper = await keeping;
+      const keeper = await keeping;
       const session = await browser.target().createCDPSession();
       // Chrome opens an about:blank page at start; its renderer is ~40 MB PSS that no tab
       // uses. Tabs get targets of their own, so an idle instance holds no page at all.
@@ -125,7 +123,7 @@ export class ChromeInstance {
       await browser?.disconnect().catch(() => {});
       await killProcessGroup(chrome.pid);
       await chrome.exited;
-      await keeper?.release();
+      await keeping.then((k) => k.release(), () => {});
       if (failed) this.live.delete(failed);
       throw error;
     }
@@ -335,14 +333,7 @@ export class ChromeInstance {
   }
 }
 
+/** puppeteer keeps a target's DevTools id on its Target (`_targetId`) and has no public getter. */
 function targetIdOf(target: Target): string {
   return (target as unknown as { _targetId: string })._targetId;
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -4,7 +4,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { ChromeBinary } from './find.js';
-import { identify, type ProcessIdentity } from './process-identity.js';
+import { identify, readStat, type ProcessIdentity } from './process-identity.js';
 
 /** Marker put in Chrome's environment: every process of the tree inherits it, so a leak
  * check (or a reaper) can find the whole tree even after the browser process itself died. */
@@ -217,11 +217,8 @@ export async function liveGroupMembers(pgid: number): Promise<number[]> {
   const members: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-    if (!stat) continue;
-    // Fields after the parenthesised command: state ppid pgrp ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
+    const stat = await readStat(entry);
+    if (stat?.pgid === pgid && stat.state !== 'Z') members.push(Number(entry));
   }
   return members;
 }

@@ -17,14 +17,27 @@ export async function bootId(): Promise<string> {
   return cachedBootId;
 }
 
-/** The start time of a live (non-zombie) process, or null if there is none with this pid. */
-export async function startTimeOf(pid: number): Promise<string | null> {
+export interface ProcessStat {
+  /** R, S, D, T, Z, … */
+  state: string;
+  pgid: number;
+  startTime: string;
+}
+
+/** /proc/PID/stat of a process, or null if there is none with this pid. */
+export async function readStat(pid: number | string): Promise<ProcessStat | null> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
   if (!stat) return null;
-  // Fields after the parenthesised command (which may hold spaces): state is field 3.
+  // Fields after the parenthesised command (which may hold spaces): state is field 3, the
+  // process group field 5, the start time field 22.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z') return null;
-  return fields[19] ?? null;
+  return { state: fields[0] ?? '', pgid: Number(fields[2]), startTime: fields[19] ?? '' };
+}
+
+/** The start time of a live (non-zombie) process, or null if there is none with this pid. */
+export async function startTimeOf(pid: number): Promise<string | null> {
+  const stat = await readStat(pid);
+  return stat && stat.state !== 'Z' ? stat.startTime : null;
 }
 
 export async function identify(pid: number): Promise<ProcessIdentity | null> {
@@ -52,8 +65,8 @@ export async function groupIsOurs(recorded: ProcessIdentity): Promise<boolean> {
 
 export interface MarkedProcess {
   pid: number;
-  /** Process group id (field 5 of stat). */
   pgid: number;
+  startTime: string;
   env: Record<string, string>;
 }
 
@@ -71,11 +84,9 @@ export async function processesMarked(key: string, value?: string): Promise<Mark
       if (eq > 0 && pair.startsWith('TABVISOR_')) env[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     if (!(key in env) || (value !== undefined && env[key] !== value)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-    if (!stat) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z') continue;
-    found.push({ pid: Number(entry), pgid: Number(fields[2]), env });
+    const stat = await readStat(entry);
+    if (!stat || stat.state === 'Z') continue;
+    found.push({ pid: Number(entry), pgid: stat.pgid, startTime: stat.startTime, env });
   }
   return found;
 }

@@ -76,6 +76,8 @@ const snapshotFile = z.object({
 });
 
 export type FleetSnapshot = z.infer<typeof snapshotFile>;
+/** What the runtime supplies; the store adds the format, version and time. */
+export type SnapshotContent = Omit<FleetSnapshot, 'format' | 'version' | 'at'>;
 export type InstanceRecord = z.infer<typeof instanceRecord>;
 export type TabRecord = z.infer<typeof tabRecord>;
 
@@ -103,14 +105,13 @@ export class SnapshotStore {
   readonly file: string;
   private readonly debounceMs: number;
   private readonly intervalMs: number;
-  private collect: (() => Omit<FleetSnapshot, 'format' | 'version' | 'at'>) | null = null;
+  private collect: (() => SnapshotContent) | null = null;
   private debounce: NodeJS.Timeout | undefined;
   private interval: NodeJS.Timeout | undefined;
   /** Writes run one after another on this chain. */
   private tail: Promise<unknown> = Promise.resolve();
-  /** The write waiting for its turn, if any, and what it will write. */
+  /** The write waiting for its turn, if any. */
   private queued: Promise<WriteResult> | null = null;
-  private queuedContent: (() => Omit<FleetSnapshot, 'format' | 'version' | 'at'>) | null = null;
   private frozen = false;
   private locked = false;
   /** For /metrics: writes done and failed, and the last one. */
@@ -185,7 +186,7 @@ export class SnapshotStore {
   }
 
   /** Begin writing: after changes (debounced) and on the interval. */
-  start(collect: () => Omit<FleetSnapshot, 'format' | 'version' | 'at'>): void {
+  start(collect: () => SnapshotContent): void {
     this.collect = collect;
     this.interval = setInterval(() => void this.flush().catch(() => {}), this.intervalMs);
     this.interval.unref();
@@ -216,33 +217,32 @@ export class SnapshotStore {
   }
 
   /** The last write, then the lock is released. */
-  async close(final: Omit<FleetSnapshot, 'format' | 'version' | 'at'> | null): Promise<void> {
+  async close(final: SnapshotContent | null): Promise<void> {
     this.freeze();
     try {
+      await this.tail;
       // Only the runtime that holds the lock may write: one refused the dir must not clobber it.
-      if (final && this.locked) await this.enqueue(() => final);
-      else await this.tail;
+      if (final && this.locked) await this.write(final);
     } finally {
       if (this.locked) await unlink(join(this.dir, LOCK)).catch(() => {});
       this.locked = false;
     }
   }
 
-  private enqueue(content: () => Omit<FleetSnapshot, 'format' | 'version' | 'at'>): Promise<WriteResult> {
+  private enqueue(collect: () => SnapshotContent): Promise<WriteResult> {
     // A write that has not started yet collects the state when it starts, so it serves this
     // request too: under a burst of changes, at most one write runs and one waits.
-    if (this.queued && this.queuedContent === content) return this.queued;
+    if (this.queued) return this.queued;
     const next = this.tail.then(() => {
-      if (this.queued === next) this.queued = null;
-      return this.write(content());
+      this.queued = null;
+      return this.write(collect());
     });
     this.queued = next;
-    this.queuedContent = content;
     this.tail = next.catch((error: unknown) => this.log.error({ err: errorMessage(error), file: this.file }, 'snapshot write failed'));
     return next;
   }
 
-  private async write(content: Omit<FleetSnapshot, 'format' | 'version' | 'at'>): Promise<WriteResult> {
+  private async write(content: SnapshotContent): Promise<WriteResult> {
     const snapshot: FleetSnapshot = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, at: Date.now(), ...content };
     const started = performance.now();
     const text = JSON.stringify(snapshot);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { KEEPER_ENV } from '../chrome/keeper.js';
 import { INSTANCE_ENV, killProcessGroup, removeProfile } from '../chrome/launch.js';
-import { groupIsOurs, processesMarked, startTimeOf, type ProcessIdentity } from '../chrome/process-identity.js';
+import { groupIsOurs, processesMarked, startTimeOf, type MarkedProcess, type ProcessIdentity } from '../chrome/process-identity.js';
 import { errorMessage } from '../errors.js';
 import { STATE_ENV } from './world.js';
 
@@ -28,20 +28,12 @@ export interface ReapReport {
 
 export async function reapStateDir(plan: ReapPlan, log: Logger): Promise<ReapReport> {
   const marked = await processesMarked(STATE_ENV, plan.stateDir);
-  // Keepers first, so that none fires while its browser is being adopted. Their processes are
-  // all known from the scan: waiting for those pids is cheaper than rescanning /proc.
+  // Keepers first, so that none fires while its browser is being adopted.
   const keepers = marked.filter((p) => KEEPER_ENV in p.env);
-  const keeperGroups = new Set(keepers.map((p) => p.pgid));
-  for (const pgid of keeperGroups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-  }
-  for (let i = 0; i < 1_000 && (await Promise.all(keepers.map((p) => startTimeOf(p.pid)))).some((t) => t !== null); i++) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const keeperGroups = await killKeepers(keepers).catch((error: unknown) => {
+    log.error({ err: errorMessage(error) }, 'could not end the keepers the last runtime left');
+    return new Set(keepers.map((p) => p.pgid));
+  });
 
   const candidates = new Set<number>();
   for (const candidate of plan.candidates) if (await groupIsOurs(candidate)) candidates.add(candidate.pid);
@@ -60,4 +52,27 @@ export async function reapStateDir(plan: ReapPlan, log: Logger): Promise<ReapRep
     profiles++;
   }
   return { keepers: keeperGroups.size, browsers: browserGroups.size, profiles };
+}
+
+/**
+ * SIGKILL the keepers' groups and wait until every process of them is gone. A keeper never
+ * forks but for its one sleep, so the scan saw them all: waiting for those pids (by start
+ * time, as a pid may be reused) is cheaper than rescanning /proc as killProcessGroup does.
+ */
+async function killKeepers(keepers: MarkedProcess[], timeoutMs = 5_000): Promise<Set<number>> {
+  const groups = new Set(keepers.map((p) => p.pgid));
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  const alive = async () => (await Promise.all(keepers.map(async (p) => (await startTimeOf(p.pid)) === p.startTime))).some(Boolean);
+  while (await alive()) {
+    if (Date.now() > deadline) throw new Error(`keeper groups ${[...groups].join(', ')} still alive ${timeoutMs} ms after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return groups;
 }

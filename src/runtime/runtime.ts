@@ -63,14 +63,6 @@ export interface PersistenceOptions {
   intervalMs?: number;
 }
 
-export interface RestoreSummary {
-  instances: number;
-  adopted: number;
-  relaunched: number;
-  failed: number;
-  tabs: number;
-  ms: number;
-}
 
 export interface CreateInstanceParams {
   name?: string;
@@ -114,20 +106,17 @@ export class Runtime {
   private readonly root: Actor<ReturnType<World['machines']>>;
   private closed: Promise<void> | null = null;
   private readonly store: SnapshotStore | null;
-  private readonly stateDir: string | null;
-  /** Settles once every instance brought back from the snapshot is back (or failed). */
-  restored: Promise<RestoreSummary | null> = Promise.resolve(null);
 
   constructor(readonly options: RuntimeOptions) {
     this.log = options.log ?? silentLogger();
     this.defaults = { ...instanceDefaults, ...options.defaults };
     this.maxInstances = options.maxInstances ?? Math.max(1, Math.floor((totalmem() * 0.8) / (this.defaults.hardMemoryMb * MB)));
     const persistence = options.persistence;
-    this.stateDir = persistence ? resolve(persistence.stateDir) : null;
-    this.store = this.stateDir ? new SnapshotStore(this.stateDir, this.log, persistence) : null;
+    const stateDir = persistence ? resolve(persistence.stateDir) : null;
+    this.store = stateDir ? new SnapshotStore(stateDir, this.log, persistence) : null;
     this.world = new World(options.binary, this.log, {
-      stateDir: this.stateDir,
-      profileRoot: this.stateDir ? join(this.stateDir, 'profiles') : null,
+      stateDir,
+      profileRoot: stateDir ? join(stateDir, 'profiles') : null,
       orphanGraceMs: persistence?.orphanGraceMs ?? 60_000,
     });
     const logic = this.world.machines({
@@ -143,42 +132,45 @@ export class Runtime {
    * With a state dir: take it (one runtime per dir), read the snapshot, reap every browser
    * and profile of the dir that will not come back, and bring the recorded fleet back under
    * the same ids (adopting the browsers that still run). Resolves once the restore is under
-   * way; `restored` settles when it is done. A snapshot that cannot be used is moved aside
-   * and the runtime starts clean.
+   * way; "fleet restored" is logged when it is done. A snapshot that cannot be used is moved
+   * aside and the runtime starts clean.
    */
   async open(): Promise<void> {
-    if (!this.store || !this.stateDir) return;
+    const store = this.store;
+    if (!store) return;
     const restore = this.options.persistence?.restore ?? true;
-    const profileRoot = join(this.stateDir, 'profiles');
+    const profileRoot = join(store.dir, 'profiles');
     await mkdir(profileRoot, { recursive: true });
-    await this.store.lock();
-    const loaded = await this.store.load();
+    await store.lock();
+    const loaded = await store.load();
     let records: InstanceRecord[] = [];
     let clean = false;
     if (loaded.kind === 'unusable') {
-      this.log.error({ file: this.store.file, reason: loaded.reason, movedTo: loaded.movedTo }, 'snapshot unusable: moved aside, starting with an empty fleet');
+      this.log.error({ file: store.file, reason: loaded.reason, movedTo: loaded.movedTo }, 'snapshot unusable: moved aside, starting with an empty fleet');
     } else if (loaded.kind === 'ok') {
       clean = loaded.snapshot.clean;
       // An instance that was being stopped when the runtime died is not brought back.
       records = loaded.snapshot.instances.filter((r) => r.state !== 'stopping' && r.state !== 'stopped');
     }
     if (!restore) records = [];
-    const candidates = clean ? [] : records.flatMap((r) => (r.chrome && r.state !== 'failed' ? [r.chrome.identity] : []));
-    const reaped = await reapStateDir({ stateDir: this.stateDir, profileRoot, candidates, keepProfilesOf: new Set(records.map((r) => r.instanceId)) }, this.log);
+    // The browser an instance will try to adopt: none after a clean stop, none for a failed one.
+    const adoptable = (r: InstanceRecord) => (clean || r.state === 'failed' ? null : r.chrome);
+    const candidates = records.flatMap((r) => adoptable(r)?.identity ?? []);
+    const reaped = await reapStateDir({ stateDir: store.dir, profileRoot, candidates, keepProfilesOf: new Set(records.map((r) => r.instanceId)) }, this.log);
     if (reaped.keepers || reaped.browsers || reaped.profiles) this.log.info(reaped, 'reaped what the last runtime left');
-    this.store.start(() => ({ clean: false, writer: this.writer(), instances: this.fleet() }));
+    store.start(() => ({ clean: false, writer: this.writer(), instances: this.fleet() }));
     if (!records.length) {
-      await this.store.flush();
+      await store.flush();
       return;
     }
     const started = performance.now();
     this.log.info({ instances: records.length, tabs: records.reduce((n, r) => n + r.tabs.length, 0), snapshotAt: loaded.kind === 'ok' ? loaded.snapshot.at : null }, 'restoring the fleet from the snapshot');
-    const settled = records.map((record) => this.restoreInstance(record, clean));
-    this.restored = Promise.all(settled).then((views) => {
+    const settled = records.map((record) => this.restoreInstance(record, adoptable(record)));
+    void Promise.all(settled).then((views) => {
       const back = views.filter((v): v is InstanceView => v !== null && v.state !== 'failed');
       const adopted = back.filter((v) => this.world.adopted.has(v.instanceId)).length;
       this.world.adopted.clear();
-      const summary: RestoreSummary = {
+      const summary = {
         instances: views.length,
         adopted,
         relaunched: back.length - adopted,
@@ -187,14 +179,13 @@ export class Runtime {
         ms: Math.round(performance.now() - started),
       };
       this.log.info(summary, 'fleet restored');
-      return summary;
     });
   }
 
-  private async restoreInstance(record: InstanceRecord, clean: boolean): Promise<InstanceView | null> {
+  private async restoreInstance(record: InstanceRecord, browser: InstanceRecord['chrome']): Promise<InstanceView | null> {
     const { instanceId } = record;
     this.pending.set(instanceId, { name: record.name, owner: record.owner, shared: record.shared, createdAt: record.createdAt });
-    if (record.chrome && !clean && record.state !== 'failed') this.world.expectAdoption(instanceId, record.chrome);
+    if (browser) this.world.expectAdoption(instanceId, browser);
     const settled = this.until(instanceId, (state) => (usableStates.has(state) || state === 'failed' ? 'ok' : state === 'stopped' ? 'fail' : undefined));
     this.root.send({
       type: 'CREATE_INSTANCE',
@@ -245,15 +236,11 @@ export class Runtime {
     return this.store?.stats ?? null;
   }
 
-  get snapshotFile(): string | null {
-    return this.store?.file ?? null;
-  }
-
   /** Write the snapshot now; resolves once it is durable (supervisor.snapshot). */
-  async snapshot(): Promise<WriteResult> {
+  async snapshot(): Promise<WriteResult & { file: string }> {
     if (!this.store) throw unavailable('snapshots (the runtime runs without a state dir)', 'disabled');
     if (this.closed) throw unavailable('snapshots (the runtime is shutting down)', 'stopping');
-    return this.store.flush();
+    return { ...(await this.store.flush()), file: this.store.file };
   }
 
   /** Every transition of every instance and tab, in order per actor. */

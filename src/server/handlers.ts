@@ -162,7 +162,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       ownedTab(tabId, ctx);
       return runtime.pages.audit(tabId, { timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
     },
-    'supervisor.snapshot': async () => ({ ...(await runtime.snapshot()), file: runtime.snapshotFile ?? '' }),
+    'supervisor.snapshot': () => runtime.snapshot(),
     'events.subscribe': ({ topics, instanceId }, ctx) => {
       if (instanceId) runtime.instance(instanceId);
       return { subscriptionId: ctx.subscribe(topics, instanceId) };

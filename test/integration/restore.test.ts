@@ -39,9 +39,11 @@ afterEach(async () => {
   expect(left.keepers.map((p) => p.pid), 'keepers left on the state dir').toEqual([]);
 });
 
-function newStateDir(): string {
+/** A new state dir, the page server, and a runtime on them. */
+async function begin(args: string[] = []): Promise<TabvisorClient> {
   stateDir = mkdtempSync(join(tmpdir(), 'tabvisor-restore-test-'));
-  return stateDir;
+  pages = await PageServer.start();
+  return start(args);
 }
 
 async function start(args: string[] = []): Promise<TabvisorClient> {
@@ -57,6 +59,12 @@ async function killRuntime(): Promise<void> {
   current.child.kill('SIGKILL');
   await current.child;
   serve = undefined;
+}
+
+/** The snapshot made durable, then the runtime killed with SIGKILL. */
+async function snapshotThenKill(client: TabvisorClient): Promise<void> {
+  await client.call('supervisor.snapshot');
+  await killRuntime();
 }
 
 interface Fleet {
@@ -104,9 +112,7 @@ const sortById = <T extends { tabId: string }>(list: T[]) => [...list].sort((a, 
 
 describe('restore after kill -9 of the runtime', () => {
   it('adopts every running browser: same ids, URLs, titles and pids, pages not reloaded, tabs usable, keepers replaced', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    let client = await start();
+    let client = await begin();
     const fleet = await makeFleet(client, 2, 2);
     const written = await client.call('supervisor.snapshot');
     expect(written).toMatchObject({ instances: 2, tabs: 4 });
@@ -154,12 +160,9 @@ describe('restore after kill -9 of the runtime', () => {
   });
 
   it('relaunches browsers that died with it: same ids, tabs reopened at their URLs', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    let client = await start();
+    let client = await begin();
     const fleet = await makeFleet(client, 2, 2);
-    await client.call('supervisor.snapshot');
-    await killRuntime();
+    await snapshotThenKill(client);
     for (const { pid } of fleet.instances) {
       process.kill(-pid, 'SIGKILL');
       expect(await groupGone(pid)).toBe(true);
@@ -179,13 +182,10 @@ describe('restore after kill -9 of the runtime', () => {
   });
 
   it('a browser frozen at the restart is not adopted: it is killed and relaunched, never two browsers for one instance', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    let client = await start();
+    let client = await begin();
     const fleet = await makeFleet(client, 1, 1);
     const { instanceId, pid } = fleet.instances[0]!;
-    await client.call('supervisor.snapshot');
-    await killRuntime();
+    await snapshotThenKill(client);
     process.kill(pid, 'SIGSTOP'); // alive, same pid and start time, but it cannot answer
     client = await start();
     const { instances, tabs } = await whenAllHealthy(client);
@@ -198,9 +198,7 @@ describe('restore after kill -9 of the runtime', () => {
   });
 
   it('kill -9 at 50 random moments of heavy snapshot writing: every start finds a valid snapshot and restores it', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    let client = await start();
+    let client = await begin();
     const { instanceId } = await client.call('instance.create', {});
     for (let j = 0; j < 2; j++) await client.call('tab.open', { instanceId, url: pages.url(`/page/k${j}`) });
     let restores = 0;
@@ -255,12 +253,9 @@ describe('start-up with a state dir', () => {
     ['truncated', (valid: string) => valid.slice(0, Math.floor(valid.length / 2))],
     ['newer', (valid: string) => JSON.stringify({ ...JSON.parse(valid), version: 99 })],
   ])('a %s snapshot is logged, moved aside, and the runtime starts clean and reaps its browsers', async (kind, spoil) => {
-    newStateDir();
-    pages = await PageServer.start();
-    let client = await start();
+    let client = await begin();
     const fleet = await makeFleet(client, 1, 1);
-    await client.call('supervisor.snapshot');
-    await killRuntime();
+    await snapshotThenKill(client);
     const path = join(stateDir, 'snapshot.json');
     writeFileSync(path, spoil(readFileSync(path, 'utf8')));
     client = await start();
@@ -279,9 +274,7 @@ describe('start-up with a state dir', () => {
   });
 
   it('--no-restore starts empty and reaps every browser, keeper and profile the last run left', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    let client = await start();
+    let client = await begin();
     const fleet = await makeFleet(client, 2, 1);
     await killRuntime();
     // One keeper per browser (each keeper's group: its sh, and its sleep now that the runtime is gone).
@@ -295,9 +288,7 @@ describe('start-up with a state dir', () => {
   });
 
   it('a runtime gone longer than the grace period takes its browsers with it (the keeper)', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    await start(['--orphan-grace-ms', '1500']);
+    await begin(['--orphan-grace-ms', '1500']);
     const fleet = await makeFleet(clients[0]!, 1, 1);
     const { pid } = fleet.instances[0]!;
     const killedAt = Date.now();
@@ -313,9 +304,7 @@ describe('start-up with a state dir', () => {
   });
 
   it('SIGTERM stops every browser, writes the fleet without them, and the next start relaunches it', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    const client = await start();
+    const client = await begin();
     const fleet = await makeFleet(client, 2, 1);
     const stopping = serve!;
     const started = Date.now();
@@ -341,9 +330,7 @@ describe('start-up with a state dir', () => {
   });
 
   it('refuses a second runtime on the same state dir, and leaves the first one alone', async () => {
-    newStateDir();
-    pages = await PageServer.start();
-    const client = await start();
+    const client = await begin();
     await makeFleet(client, 1, 0);
     await client.call('supervisor.snapshot');
     await new Promise((r) => setTimeout(r, 400)); // past the debounce of the creation's own write
