@@ -2,30 +2,21 @@
 // spawning → healthy ⇄ degraded → recovering, with `failed` when restarts come too fast.
 // Pure: launching, probing, measuring and killing are named actors provided from src/.
 import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
-import { backoffDelayMs, type ProbePolicy, type RestartPolicy } from './policy.js';
+import type { InstanceOptions } from './options.js';
+import {
+  clearedRecord,
+  countedRestart,
+  freshRecord,
+  intensityExceeded,
+  isCurrentWindow,
+  missVerdict,
+  restartBackoffMs,
+  uncountedRestart,
+  windowElapsed,
+  type RestartRecord,
+  type WindowElapsed,
+} from './policy.js';
 import { tabMachine, type TabParentEvent } from './tab.machine.js';
-
-export interface InstanceLimits {
-  /** Above this (private footprint of the whole tree) the instance is degraded and mitigated. */
-  softMemoryMb: number;
-  /** Above this the instance is restarted with its tabs restored. */
-  hardMemoryMb: number;
-  maxTabs: number;
-}
-
-export interface InstanceOptions {
-  name: string;
-  shared: boolean;
-  /** Extra Chrome command-line arguments. */
-  args: string[];
-  limits: InstanceLimits;
-  restart: RestartPolicy;
-  probe: ProbePolicy;
-  tabProbe: ProbePolicy;
-  memoryIntervalMs: number;
-  /** How long a relaunched instance waits for its tabs before calling itself healthy anyway. */
-  tabRestoreTimeoutMs: number;
-}
 
 /** What a snapshot says of an instance that the runtime brings back after its own restart. */
 export interface InstanceRestore {
@@ -43,7 +34,7 @@ export interface InstanceInput {
   restore?: InstanceRestore;
 }
 
-export interface InstanceContext {
+export interface InstanceContext extends RestartRecord {
   instanceId: string;
   options: InstanceOptions;
   /** Set while a restored instance comes back: how it comes back, for the reason it gives. */
@@ -58,10 +49,6 @@ export interface InstanceContext {
   misses: number;
   memoryBytes: number | null;
   overSoftLimit: boolean;
-  restartsInWindow: number;
-  /** Bumped when an operator clears the restart record: expiries of older restarts are then ignored. */
-  windowEpoch: number;
-  attempt: number;
   /** Every restart since creation, manual ones included. */
   restarts: number;
   reason: string;
@@ -92,7 +79,7 @@ export type InstanceEvent =
   | { type: 'PROBE_OK' }
   | { type: 'PROBE_MISSED'; detail: string }
   | { type: 'MEMORY_SAMPLED'; privateBytes: number }
-  | { type: 'RESTART_WINDOW_ELAPSED'; epoch: number }
+  | WindowElapsed
   | TabParentEvent;
 
 /** Events the instance sends to the supervisor. */
@@ -130,17 +117,16 @@ const instanceSetup = setup({
     /** Collect garbage in every page and close idle tabs the client marked evictable. */
     mitigateMemory: (_, _params: InstanceRef) => {},
     countRestart: enqueueActions(({ enqueue, context }) => {
-      enqueue.assign({
-        restartsInWindow: context.restartsInWindow + 1,
-        attempt: context.attempt + 1,
-        restarts: context.restarts + 1,
-      });
-      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED', epoch: context.windowEpoch }, { delay: context.options.restart.windowMs });
+      enqueue.assign({ ...countedRestart(context), restarts: context.restarts + 1 });
+      enqueue.raise(windowElapsed(context), { delay: context.options.restart.windowMs });
     }),
+    uncountRestart: assign(({ context }) => uncountedRestart(context)),
+    countMiss: assign({ misses: ({ context }) => context.misses + 1 }),
     openTab: enqueueActions(({ enqueue, context, event }) => {
       if (event.type !== 'OPEN_TAB') return;
       enqueue.spawnChild('tab', {
         id: event.tabId,
+        systemId: event.tabId,
         input: {
           tabId: event.tabId,
           instanceId: context.instanceId,
@@ -165,31 +151,35 @@ const instanceSetup = setup({
     }),
   },
   guards: {
-    intensityExceeded: ({ context }) => context.restartsInWindow > context.options.restart.maxRestarts,
-    currentWindow: ({ context, event }) => event.type === 'RESTART_WINDOW_ELAPSED' && event.epoch === context.windowEpoch,
-    missesReachDegrade: ({ context }) => context.misses + 1 >= context.options.probe.degradeAfter,
-    missesReachRecover: ({ context }) => context.misses + 1 >= context.options.probe.recoverAfter,
-    aboveHard: ({ context }, p: { bytes: number }) => p.bytes > context.options.limits.hardMemoryMb * MB,
-    aboveSoft: ({ context }, p: { bytes: number }) => p.bytes > context.options.limits.softMemoryMb * MB,
-    crossesSoft: ({ context }, p: { bytes: number }) => !context.overSoftLimit && p.bytes > context.options.limits.softMemoryMb * MB,
+    intensityExceeded: ({ context }) => intensityExceeded(context, context.options.restart),
+    currentWindow: ({ context, event }) => isCurrentWindow(context, event),
+    // One verdict per missed probe, so that exactly one of these holds.
+    missesCallForRecovery: ({ context }) => missVerdict(context.misses, context.options.probe) === 'recover',
+    missesCallForDegrading: ({ context }) => missVerdict(context.misses, context.options.probe) === 'degrade',
+    // One verdict per memory sample: above hard, above soft (not hard), or not above soft.
+    aboveHard: ({ context, event }) => memoryVerdict(context, event) === 'hard',
+    aboveSoft: ({ context, event }) => memoryVerdict(context, event) === 'soft',
+    crossesSoft: ({ context, event }) => !context.overSoftLimit && memoryVerdict(context, event) === 'soft',
+    underSoftAndAnswering: ({ context, event }) => memoryVerdict(context, event) === 'ok' && context.misses === 0,
+    underSoft: ({ context, event }) => memoryVerdict(context, event) === 'ok',
     memoryOk: ({ context }) => !context.overSoftLimit,
     allTabsSettled: ({ context }) => context.pendingTabs.length === 0,
     restoredFailed: ({ context }) => context.restoring === 'failed',
     restored: ({ context }) => context.restoring === 'adopt',
-    noTabsLeft: ({ context }) => context.tabIds.length === 0,
   },
   delays: {
     probeInterval: ({ context }) => context.options.probe.intervalMs,
     probeDeadline: ({ context }) => context.options.probe.deadlineMs,
     memoryInterval: ({ context }) => context.options.memoryIntervalMs,
-    backoff: ({ context }) => backoffDelayMs(Math.max(0, context.attempt - 1), context.options.restart),
+    backoff: ({ context }) => restartBackoffMs(context, context.options.restart),
     stable: ({ context }) => context.options.restart.stableMs,
     tabRestoreTimeout: ({ context }) => context.options.tabRestoreTimeoutMs,
   },
 });
 
-// While the browser is up (healthy or degraded) two loops run side by side: a CDP probe
-// with a deadline, and a memory sample of the process tree.
+// While the browser runs, three regions side by side: its health (healthy ⇄ degraded, the
+// states the protocol reports), a CDP probe with a deadline, and a memory sample of the
+// process tree. A switch of health leaves the watcher and both loops running.
 const probeRegion = instanceSetup.createStateConfig({
   initial: 'waiting',
   states: {
@@ -221,6 +211,59 @@ const memoryRegion = instanceSetup.createStateConfig({
   },
 });
 
+// The health region takes only the probe answers and samples that move it between healthy and
+// degraded; whatever it does not take falls through to `running` (recover, or just record).
+const healthRegion = instanceSetup.createStateConfig({
+  initial: 'healthy',
+  states: {
+    healthy: {
+      entry: assign({ misses: 0 }),
+      after: { stable: { actions: assign({ attempt: 0 }) } },
+      on: {
+        PROBE_MISSED: {
+          guard: 'missesCallForDegrading',
+          target: 'degraded',
+          actions: assign(({ context, event }) => ({ misses: context.misses + 1, reason: `${context.misses + 1} probes missed (${event.detail})` })),
+        },
+        MEMORY_SAMPLED: {
+          guard: 'aboveSoft',
+          target: 'degraded',
+          actions: [
+            assign(({ context, event }) => ({ ...memoryOver(context, event.privateBytes, 'soft'), overSoftLimit: true })),
+            { type: 'mitigateMemory', params: ({ context }) => ({ instanceId: context.instanceId }) },
+          ],
+        },
+      },
+    },
+    degraded: {
+      on: {
+        PROBE_OK: { guard: 'memoryOk', target: 'healthy', actions: assign({ misses: 0, reason: 'probe answered again' }) },
+        MEMORY_SAMPLED: [
+          // Crossing the soft limit while degraded for missed probes: remembered, so that an
+          // answered probe does not call the instance healthy, and mitigated once as from healthy.
+          {
+            guard: 'crossesSoft',
+            actions: [
+              assign(({ context, event }) => ({ ...memoryOver(context, event.privateBytes, 'soft'), overSoftLimit: true })),
+              { type: 'mitigateMemory', params: ({ context }) => ({ instanceId: context.instanceId }) },
+            ],
+          },
+          {
+            guard: 'underSoftAndAnswering',
+            target: 'healthy',
+            actions: assign(({ event }) => ({
+              memoryBytes: event.privateBytes,
+              overSoftLimit: false,
+              reason: `memory back under soft limit (${Math.round(event.privateBytes / MB)} MB)`,
+            })),
+          },
+          { guard: 'underSoft', actions: assign({ memoryBytes: ({ event }) => event.privateBytes, overSoftLimit: false }) },
+        ],
+      },
+    },
+  },
+});
+
 export const instanceMachine = instanceSetup.createMachine({
   id: 'instance',
   context: ({ input, spawn }) => ({
@@ -234,6 +277,7 @@ export const instanceMachine = instanceSetup.createMachine({
     tabIds: (input.restore?.tabs ?? []).map((tab) => {
       spawn('tab', {
         id: tab.tabId,
+        systemId: tab.tabId,
         input: {
           tabId: tab.tabId,
           instanceId: input.instanceId,
@@ -250,9 +294,7 @@ export const instanceMachine = instanceSetup.createMachine({
     misses: 0,
     memoryBytes: null,
     overSoftLimit: false,
-    restartsInWindow: 0,
-    windowEpoch: 0,
-    attempt: 0,
+    ...freshRecord,
     restarts: input.restore?.restarts ?? 0,
     reason: input.restore
       ? input.restore.failed
@@ -274,10 +316,7 @@ export const instanceMachine = instanceSetup.createMachine({
         });
       }),
     },
-    RESTART_WINDOW_ELAPSED: {
-      guard: 'currentWindow',
-      actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }),
-    },
+    RESTART_WINDOW_ELAPSED: { guard: 'currentWindow', actions: 'uncountRestart' },
   },
   states: {
     // Transient: a new instance launches; a restored one adopts or relaunches its browser, or
@@ -294,7 +333,7 @@ export const instanceMachine = instanceSetup.createMachine({
         src: 'launchChrome',
         input: ({ context }) => ({ instanceId: context.instanceId, options: context.options }),
         onDone: {
-          target: 'healthy',
+          target: 'running',
           actions: assign(({ event }) => ({
             pid: event.output.pid,
             launchMs: event.output.launchMs,
@@ -307,12 +346,11 @@ export const instanceMachine = instanceSetup.createMachine({
         },
       },
     },
-    healthy: {
+    // The browser is up: healthy or degraded (the health region), probed and measured.
+    running: {
       type: 'parallel',
-      entry: assign({ misses: 0 }),
       invoke: { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
-      after: { stable: { actions: assign({ attempt: 0 }) } },
-      states: { probe: probeRegion, memory: memoryRegion },
+      states: { health: healthRegion, probe: probeRegion, memory: memoryRegion },
       on: {
         OPEN_TAB: { actions: 'openTab' },
         RESTART: { target: 'recovering.killing', actions: 'manualRestart' },
@@ -321,85 +359,19 @@ export const instanceMachine = instanceSetup.createMachine({
         PROBE_OK: { actions: assign({ misses: 0 }) },
         PROBE_MISSED: [
           {
-            guard: 'missesReachRecover',
+            guard: 'missesCallForRecovery',
             target: 'recovering',
             actions: [assign(({ context }) => ({ reason: `browser unresponsive: ${context.misses + 1} probes missed` })), 'countRestart'],
           },
-          {
-            guard: 'missesReachDegrade',
-            target: 'degraded',
-            actions: assign(({ context, event }) => ({ misses: context.misses + 1, reason: `${context.misses + 1} probes missed (${event.detail})` })),
-          },
-          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
+          { actions: 'countMiss' },
         ],
         MEMORY_SAMPLED: [
           {
-            guard: { type: 'aboveHard', params: ({ event }) => ({ bytes: event.privateBytes }) },
+            guard: 'aboveHard',
             target: 'recovering',
             actions: [assign(({ context, event }) => memoryOver(context, event.privateBytes, 'hard')), 'countRestart'],
-          },
-          {
-            guard: { type: 'aboveSoft', params: ({ event }) => ({ bytes: event.privateBytes }) },
-            target: 'degraded',
-            actions: [
-              assign(({ context, event }) => ({ ...memoryOver(context, event.privateBytes, 'soft'), overSoftLimit: true })),
-              { type: 'mitigateMemory', params: ({ context }) => ({ instanceId: context.instanceId }) },
-            ],
           },
           { actions: assign({ memoryBytes: ({ event }) => event.privateBytes }) },
-        ],
-      },
-    },
-    degraded: {
-      type: 'parallel',
-      invoke: { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
-      states: { probe: probeRegion, memory: memoryRegion },
-      on: {
-        OPEN_TAB: { actions: 'openTab' },
-        RESTART: { target: 'recovering.killing', actions: 'manualRestart' },
-        CHROME_EXITED: { target: 'recovering', actions: [assign({ reason: ({ event }) => exitText(event) }), 'countRestart'] },
-        CDP_DISCONNECTED: { target: 'recovering', actions: [assign({ reason: 'DevTools connection lost' }), 'countRestart'] },
-        PROBE_OK: [
-          { guard: 'memoryOk', target: 'healthy', actions: assign({ misses: 0, reason: 'probe answered again' }) },
-          { actions: assign({ misses: 0 }) },
-        ],
-        PROBE_MISSED: [
-          {
-            guard: 'missesReachRecover',
-            target: 'recovering',
-            actions: [assign(({ context }) => ({ reason: `browser unresponsive: ${context.misses + 1} probes missed` })), 'countRestart'],
-          },
-          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
-        ],
-        MEMORY_SAMPLED: [
-          {
-            guard: { type: 'aboveHard', params: ({ event }) => ({ bytes: event.privateBytes }) },
-            target: 'recovering',
-            actions: [assign(({ context, event }) => memoryOver(context, event.privateBytes, 'hard')), 'countRestart'],
-          },
-          // Crossing the soft limit while degraded for missed probes: remembered, so that an
-          // answered probe does not call the instance healthy, and mitigated once as from healthy.
-          {
-            guard: { type: 'crossesSoft', params: ({ event }) => ({ bytes: event.privateBytes }) },
-            actions: [
-              assign(({ context, event }) => ({ ...memoryOver(context, event.privateBytes, 'soft'), overSoftLimit: true })),
-              { type: 'mitigateMemory', params: ({ context }) => ({ instanceId: context.instanceId }) },
-            ],
-          },
-          {
-            guard: { type: 'aboveSoft', params: ({ event }) => ({ bytes: event.privateBytes }) },
-            actions: assign({ memoryBytes: ({ event }) => event.privateBytes }),
-          },
-          {
-            guard: ({ context }) => context.misses === 0,
-            target: 'healthy',
-            actions: assign(({ event }) => ({
-              memoryBytes: event.privateBytes,
-              overSoftLimit: false,
-              reason: `memory back under soft limit (${Math.round(event.privateBytes / MB)} MB)`,
-            })),
-          },
-          { actions: assign({ memoryBytes: ({ event }) => event.privateBytes, overSoftLimit: false }) },
         ],
       },
     },
@@ -471,7 +443,7 @@ export const instanceMachine = instanceSetup.createMachine({
           entry: [assign(({ context }) => ({ pendingTabs: [...context.tabIds] })), { type: 'tellTabs', params: { type: 'INSTANCE_UP' } }],
           always: {
             guard: 'allTabsSettled',
-            target: '#instance.healthy',
+            target: '#instance.running',
             actions: assign(({ context }) => ({
               reason: `${context.recoveredBy ?? 'relaunched'} (pid ${context.pid}), ${context.tabIds.length} tabs restored`,
               recoveredBy: null,
@@ -479,7 +451,7 @@ export const instanceMachine = instanceSetup.createMachine({
           },
           after: {
             tabRestoreTimeout: {
-              target: '#instance.healthy',
+              target: '#instance.running',
               actions: assign(({ context }) => ({
                 reason: `${context.recoveredBy ?? 'relaunched'} (pid ${context.pid}); ${context.pendingTabs.length} of ${context.tabIds.length} tabs still recovering`,
                 recoveredBy: null,
@@ -503,7 +475,7 @@ export const instanceMachine = instanceSetup.createMachine({
         RESTART: {
           target: 'recovering.killing',
           actions: [
-            assign({ restartsInWindow: 0, windowEpoch: ({ context }) => context.windowEpoch + 1, attempt: 0 }),
+            assign(({ context }) => clearedRecord(context)),
             'manualRestart',
             sendParent(({ context }) => ({ type: 'INSTANCE_REVIVED', instanceId: context.instanceId })),
           ],
@@ -526,6 +498,14 @@ export const instanceMachine = instanceSetup.createMachine({
     },
   },
 });
+
+/** Where a memory sample stands against the limits (not a MEMORY_SAMPLED event: 'ok'). */
+function memoryVerdict(context: InstanceContext, event: InstanceEvent): 'hard' | 'soft' | 'ok' {
+  if (event.type !== 'MEMORY_SAMPLED') return 'ok';
+  const { softMemoryMb, hardMemoryMb } = context.options.limits;
+  if (event.privateBytes > hardMemoryMb * MB) return 'hard';
+  return event.privateBytes > softMemoryMb * MB ? 'soft' : 'ok';
+}
 
 function memoryOver(context: InstanceContext, bytes: number, which: 'soft' | 'hard') {
   const limitMb = which === 'hard' ? context.options.limits.hardMemoryMb : context.options.limits.softMemoryMb;

@@ -1,56 +1,63 @@
 // Supervision policy shared by the instance and tab machines: restart intensity, backoff and
-// probe timing. Pure values and functions; the machines read them from their context.
+// probe timing. Pure values and functions; the machines keep the record in their context and
+// call these, so the rule is written once (as OTP's supervisor has one intensity check).
+import type { ProbePolicy, RestartPolicy } from './options.js';
 
-/** OTP-style restart intensity plus the exponential backoff between restarts. */
-export interface RestartPolicy {
-  /** More than this many restarts inside `windowMs` moves the actor to `failed`. */
-  maxRestarts: number;
-  windowMs: number;
-  /** Backoff before restart n (0-based) is min(capMs, minMs·2ⁿ), less up to `jitter` of it. */
-  backoffMinMs: number;
-  backoffMaxMs: number;
-  /** Fraction (0..1) of the delay that is randomised away, so a fleet does not restart in lockstep. */
-  jitter: number;
-  /** Time spent healthy after which the backoff exponent is reset to 0. */
-  stableMs: number;
+/**
+ * An actor's restart record. OTP keeps the times of the restarts inside the period; a pure
+ * machine has no clock, so each restart is counted and a delayed event uncounts it once the
+ * window has passed (the simulated clock drives that event in tests).
+ */
+export interface RestartRecord {
+  /** Restarts still inside the intensity window. */
+  restartsInWindow: number;
+  /** Bumped when the record is cleared: expiries of restarts counted before are then ignored. */
+  windowEpoch: number;
+  /** Exponent of the next backoff; reset after `stableMs` healthy. */
+  attempt: number;
 }
 
-/** A CDP round trip every `intervalMs`; one that takes longer than `deadlineMs` is a miss. */
-export interface ProbePolicy {
-  intervalMs: number;
-  deadlineMs: number;
-  /** Consecutive misses that move healthy → degraded. */
-  degradeAfter: number;
-  /** Consecutive misses that move to recovering. */
-  recoverAfter: number;
+/** Raised `windowMs` after a restart, to uncount it; `epoch` names the record it was counted in. */
+export interface WindowElapsed {
+  type: 'RESTART_WINDOW_ELAPSED';
+  epoch: number;
 }
 
-export const defaultRestartPolicy: RestartPolicy = {
-  maxRestarts: 5,
-  windowMs: 60_000,
-  backoffMinMs: 100,
-  backoffMaxMs: 10_000,
-  jitter: 0.2,
-  stableMs: 30_000,
-};
+export const freshRecord: RestartRecord = { restartsInWindow: 0, windowEpoch: 0, attempt: 0 };
 
-// Instance probe: 2 s interval, 1 s deadline; 2 misses → degraded, 4 → recovering (≈ 10 s to
-// act on a frozen browser without restarting one that merely hiccups under load).
-export const defaultInstanceProbe: ProbePolicy = {
-  intervalMs: 2_000,
-  deadlineMs: 1_000,
-  degradeAfter: 2,
-  recoverAfter: 4,
-};
+/** A restart happened: counted in the window, and the next backoff doubles. */
+export function countedRestart(record: RestartRecord): Pick<RestartRecord, 'restartsInWindow' | 'attempt'> {
+  return { restartsInWindow: record.restartsInWindow + 1, attempt: record.attempt + 1 };
+}
 
-// Tab probe: a page can legitimately block its main thread for a second or two, so one miss
-// only marks the tab degraded and three in a row reload it.
-export const defaultTabProbe: ProbePolicy = {
-  intervalMs: 2_000,
-  deadlineMs: 1_500,
-  degradeAfter: 1,
-  recoverAfter: 3,
-};
+/** The event that uncounts the restart just counted, once `windowMs` has passed. */
+export function windowElapsed(record: RestartRecord): WindowElapsed {
+  return { type: 'RESTART_WINDOW_ELAPSED', epoch: record.windowEpoch };
+}
+
+/** Whether `event` uncounts a restart of the current record (not of one cleared since). */
+export function isCurrentWindow(record: RestartRecord, event: { type: string; epoch?: number }): boolean {
+  return event.type === 'RESTART_WINDOW_ELAPSED' && event.epoch === record.windowEpoch;
+}
+
+export function uncountedRestart(record: RestartRecord): Pick<RestartRecord, 'restartsInWindow'> {
+  return { restartsInWindow: Math.max(0, record.restartsInWindow - 1) };
+}
+
+/** An operator's restart or a relaunched browser gives the actor a clean record. */
+export function clearedRecord(record: RestartRecord): RestartRecord {
+  return { restartsInWindow: 0, windowEpoch: record.windowEpoch + 1, attempt: 0 };
+}
+
+/** OTP's rule: more than `maxRestarts` inside the window, and the actor gives up (`failed`). */
+export function intensityExceeded(record: RestartRecord, policy: RestartPolicy): boolean {
+  return record.restartsInWindow > policy.maxRestarts;
+}
+
+/** The backoff before the restart the record has just counted. */
+export function restartBackoffMs(record: RestartRecord, policy: RestartPolicy, random = Math.random()): number {
+  return backoffDelayMs(Math.max(0, record.attempt - 1), policy, random);
+}
 
 /**
  * Delay before restart number `attempt` (0-based).
@@ -60,4 +67,11 @@ export function backoffDelayMs(attempt: number, policy: RestartPolicy, random = 
   const base = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** Math.max(0, attempt));
   // ceil keeps the result inside [base·(1 − jitter), base] for every base and draw.
   return Math.ceil(base * (1 - policy.jitter * random));
+}
+
+/** What a missed probe calls for, given the misses before it. */
+export function missVerdict(missesBefore: number, probe: ProbePolicy): 'recover' | 'degrade' | 'count' {
+  const misses = missesBefore + 1;
+  if (misses >= probe.recoverAfter) return 'recover';
+  return misses >= probe.degradeAfter ? 'degrade' : 'count';
 }

@@ -2,7 +2,8 @@
 // on shutdown. Each instance restarts itself (its own intensity); a failed one is reported
 // here and the rest of the fleet keeps working.
 import { assign, enqueueActions, setup } from 'xstate';
-import { instanceMachine, type InstanceOptions, type InstanceParentEvent, type InstanceRestore } from './instance.machine.js';
+import { instanceMachine, type InstanceParentEvent, type InstanceRestore } from './instance.machine.js';
+import type { InstanceOptions } from './options.js';
 
 export interface SupervisorContext {
   instanceIds: string[];
@@ -67,6 +68,9 @@ export const supervisorMachine = setup({
           actions: enqueueActions(({ enqueue, context, event }) => {
             enqueue.spawnChild('instance', {
               id: event.instanceId,
+              // Registered in the actor system under its id: the runtime finds any instance
+              // or tab with system.get(id).
+              systemId: event.instanceId,
               input: { instanceId: event.instanceId, options: event.options, restore: event.restore },
             });
             enqueue.assign({ instanceIds: [...context.instanceIds, event.instanceId] });

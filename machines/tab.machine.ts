@@ -1,7 +1,20 @@
 // The tab machine: one Chrome target supervised through spawning → healthy ⇄ degraded →
 // recovering. Pure: every side effect is a named actor or action that src/ provides.
 import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
-import { backoffDelayMs, type ProbePolicy, type RestartPolicy } from './policy.js';
+import type { ProbePolicy, RestartPolicy } from './options.js';
+import {
+  clearedRecord,
+  countedRestart,
+  freshRecord,
+  intensityExceeded,
+  isCurrentWindow,
+  missVerdict,
+  restartBackoffMs,
+  uncountedRestart,
+  windowElapsed,
+  type RestartRecord,
+  type WindowElapsed,
+} from './policy.js';
 
 export interface TabInput {
   tabId: string;
@@ -16,16 +29,10 @@ export interface TabInput {
   restored?: { title: string };
 }
 
-export interface TabContext extends TabInput {
+export interface TabContext extends TabInput, RestartRecord {
   title: string;
   /** Consecutive missed probes. */
   misses: number;
-  /** Restarts that are still inside the intensity window. */
-  restartsInWindow: number;
-  /** Bumped when the record is cleared (INSTANCE_UP while failed): older expiries are then ignored. */
-  windowEpoch: number;
-  /** Exponent of the next backoff; reset after `restart.stableMs` healthy. */
-  attempt: number;
   reason: string;
 }
 
@@ -53,7 +60,7 @@ export type TabEvent =
   | { type: 'INSTANCE_FAILED'; reason: string }
   | { type: 'PROBE_OK' }
   | { type: 'PROBE_MISSED'; detail: string }
-  | { type: 'RESTART_WINDOW_ELAPSED'; epoch: number };
+  | WindowElapsed;
 
 /** Events the tab sends to its instance. */
 export type TabParentEvent = { type: 'TAB_SETTLED'; tabId: string } | { type: 'TAB_STOPPED'; tabId: string };
@@ -83,27 +90,31 @@ const tabSetup = setup({
     // A counted restart expires after the intensity window: a delayed event, so the simulated
     // clock drives it in tests and nothing but the actor's own scheduler keeps time.
     countRestart: enqueueActions(({ enqueue, context }) => {
-      enqueue.assign({ restartsInWindow: context.restartsInWindow + 1, attempt: context.attempt + 1 });
-      enqueue.raise({ type: 'RESTART_WINDOW_ELAPSED', epoch: context.windowEpoch }, { delay: context.restart.windowMs });
+      enqueue.assign(countedRestart(context));
+      enqueue.raise(windowElapsed(context), { delay: context.restart.windowMs });
     }),
+    uncountRestart: assign(({ context }) => uncountedRestart(context)),
+    countMiss: assign({ misses: ({ context }) => context.misses + 1 }),
   },
   guards: {
-    intensityExceeded: ({ context }) => context.restartsInWindow > context.restart.maxRestarts,
-    currentWindow: ({ context, event }) => event.type === 'RESTART_WINDOW_ELAPSED' && event.epoch === context.windowEpoch,
-    missesReachDegrade: ({ context }) => context.misses + 1 >= context.probe.degradeAfter,
-    missesReachRecover: ({ context }) => context.misses + 1 >= context.probe.recoverAfter,
+    intensityExceeded: ({ context }) => intensityExceeded(context, context.restart),
+    currentWindow: ({ context, event }) => isCurrentWindow(context, event),
+    // One verdict per missed probe, so that exactly one of these holds.
+    missesCallForRecovery: ({ context }) => missVerdict(context.misses, context.probe) === 'recover',
+    missesCallForDegrading: ({ context }) => missVerdict(context.misses, context.probe) === 'degrade',
     restored: ({ context }) => context.restored !== undefined,
   },
   delays: {
     probeInterval: ({ context }) => context.probe.intervalMs,
     probeDeadline: ({ context }) => context.probe.deadlineMs,
-    backoff: ({ context }) => backoffDelayMs(Math.max(0, context.attempt - 1), context.restart),
+    backoff: ({ context }) => restartBackoffMs(context, context.restart),
     stable: ({ context }) => context.restart.stableMs,
   },
 });
 
-// While the target is up (healthy or degraded): a renderer round trip on an interval, with
-// a deadline that a busy or frozen main thread misses.
+// While the target is up: its health (healthy ⇄ degraded, what the protocol reports) beside a
+// renderer round trip on an interval, with a deadline that a busy or frozen main thread misses.
+// A switch of health leaves the watcher and the probe loop running.
 const probeRegion = tabSetup.createStateConfig({
   initial: 'waiting',
   states: {
@@ -117,7 +128,29 @@ const probeRegion = tabSetup.createStateConfig({
       },
       after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
     },
-  }
+  },
+});
+
+// Takes only the probe results that move the tab between healthy and degraded; the rest falls
+// through to `running` (recover, or count the miss).
+const healthRegion = tabSetup.createStateConfig({
+  initial: 'healthy',
+  states: {
+    healthy: {
+      entry: [assign({ misses: 0 }), sendParent(({ context }) => ({ type: 'TAB_SETTLED', tabId: context.tabId }))],
+      after: { stable: { actions: assign({ attempt: 0 }) } },
+      on: {
+        PROBE_MISSED: {
+          guard: 'missesCallForDegrading',
+          target: 'degraded',
+          actions: assign(({ context, event }) => ({ misses: context.misses + 1, reason: `probe missed (${event.detail})` })),
+        },
+      },
+    },
+    degraded: {
+      on: { PROBE_OK: { target: 'healthy', actions: assign({ reason: 'probe answered again' }) } },
+    },
+  },
 });
 
 export const tabMachine = tabSetup.createMachine({
@@ -126,9 +159,7 @@ export const tabMachine = tabSetup.createMachine({
     ...input,
     title: input.restored?.title ?? '',
     misses: 0,
-    restartsInWindow: 0,
-    windowEpoch: 0,
-    attempt: 0,
+    ...freshRecord,
     reason: input.restored ? 'restoring from snapshot' : 'tab opened',
   }),
   initial: 'starting',
@@ -138,10 +169,7 @@ export const tabMachine = tabSetup.createMachine({
     URL_CHANGED: {
       actions: assign(({ event, context }) => ({ url: event.url, title: event.title ?? context.title })),
     },
-    RESTART_WINDOW_ELAPSED: {
-      guard: 'currentWindow',
-      actions: assign({ restartsInWindow: ({ context }) => Math.max(0, context.restartsInWindow - 1) }),
-    },
+    RESTART_WINDOW_ELAPSED: { guard: 'currentWindow', actions: 'uncountRestart' },
     // While the browser is down there is nothing to probe: wait for it, without counting a restart.
     INSTANCE_DOWN: {
       target: '.recovering.waitingForInstance',
@@ -158,7 +186,7 @@ export const tabMachine = tabSetup.createMachine({
         src: 'openTarget',
         input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId, url: context.url }),
         onDone: {
-          target: 'healthy',
+          target: 'running',
           actions: assign(({ event }) => ({ url: event.output.url, title: event.output.title, reason: 'target opened' })),
         },
         onError: {
@@ -167,44 +195,22 @@ export const tabMachine = tabSetup.createMachine({
         },
       },
     },
-    healthy: {
-      entry: [assign({ misses: 0 }), sendParent(({ context }) => ({ type: 'TAB_SETTLED', tabId: context.tabId }))],
+    // The target is up: healthy or degraded (the health region), probed.
+    running: {
+      type: 'parallel',
       invoke: { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
-      after: { stable: { actions: assign({ attempt: 0 }) } },
-      ...probeRegion,
+      states: { health: healthRegion, probe: probeRegion },
       on: {
         TARGET_CRASHED: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
         TARGET_GONE: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
         PROBE_OK: { actions: assign({ misses: 0 }) },
         PROBE_MISSED: [
           {
-            guard: 'missesReachRecover',
+            guard: 'missesCallForRecovery',
             target: 'recovering',
             actions: [assign(({ context }) => ({ reason: `page hung: ${context.misses + 1} probes missed` })), 'countRestart'],
           },
-          {
-            guard: 'missesReachDegrade',
-            target: 'degraded',
-            actions: assign(({ context, event }) => ({ misses: context.misses + 1, reason: `probe missed (${event.detail})` })),
-          },
-          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
-        ],
-      },
-    },
-    degraded: {
-      invoke: { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
-      ...probeRegion,
-      on: {
-        TARGET_CRASHED: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
-        TARGET_GONE: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
-        PROBE_OK: { target: 'healthy', actions: assign({ reason: 'probe answered again' }) },
-        PROBE_MISSED: [
-          {
-            guard: 'missesReachRecover',
-            target: 'recovering',
-            actions: [assign(({ context }) => ({ reason: `page hung: ${context.misses + 1} probes missed` })), 'countRestart'],
-          },
-          { actions: assign({ misses: ({ context }) => context.misses + 1 }) },
+          { actions: 'countMiss' },
         ],
       },
     },
@@ -232,7 +238,7 @@ export const tabMachine = tabSetup.createMachine({
             src: 'reopenTarget',
             input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId, url: context.url }),
             onDone: {
-              target: '#tab.healthy',
+              target: '#tab.running',
               actions: assign(({ event }) => ({
                 url: event.output.url,
                 title: event.output.title,
@@ -255,12 +261,7 @@ export const tabMachine = tabSetup.createMachine({
         // A relaunched browser gives a failed tab a fresh start with a clean record.
         INSTANCE_UP: {
           target: 'recovering.reopening',
-          actions: assign({
-            restartsInWindow: 0,
-            windowEpoch: ({ context }) => context.windowEpoch + 1,
-            attempt: 0,
-            reason: 'instance relaunched',
-          }),
+          actions: assign(({ context }) => ({ ...clearedRecord(context), reason: 'instance relaunched' })),
         },
       },
     },

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { reportedState } from '../../machines/index.js';
 import { createActor, isMachineSnapshot, type AnyActorRef, type Actor, type InspectionEvent } from 'xstate';
 import {
   defaultInstanceProbe,
@@ -489,7 +490,7 @@ export class Runtime {
     const kind = snapshot.machine.id;
     if (kind !== 'instance' && kind !== 'tab') return;
     const ref = event.actorRef as AnyActorRef;
-    const to = (typeof snapshot.value === 'string' ? snapshot.value : Object.keys(snapshot.value)[0]) as string;
+    const to = reportedState(snapshot.value);
     const context = snapshot.context;
     this.refs.set(ref.id, ref);
     let from: string | null;

@@ -11,9 +11,11 @@ import {
   type AnyTransitionDefinition,
   type EventObject,
   type InspectionEvent,
+  type StateValue,
 } from 'xstate';
 import {
   instanceMachine,
+  reportedState,
   supervisorMachine,
   tabMachine,
   type InstanceEvent,
@@ -96,6 +98,11 @@ export class FakeWorld {
   readonly closedTargets: string[] = [];
   readonly chromeWatchers = new Map<string, (event: EventObject) => void>();
   readonly tabWatchers = new Map<string, (event: EventObject) => void>();
+  /** Every start of a Chrome or target watcher, by actor id (one per stretch of `running`). */
+  readonly watcherStarts: string[] = [];
+  /** Every probe and memory sample started, by actor id, in order. */
+  readonly probes: string[] = [];
+  readonly samples: string[] = [];
   private readonly gate = new Gate();
   private nextPid = 1000;
 
@@ -125,11 +132,13 @@ export class FakeWorld {
           return { url: input.url, title: `title of ${input.url}`, ...this.adoptedMark(input.tabId) };
         }),
         probeTarget: fromPromise(({ input }) => {
+          this.probes.push(input.tabId);
           if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
           if (this.failingTabProbes.has(input.tabId)) return Promise.reject(new Error('session closed'));
           return Promise.resolve();
         }),
         watchTarget: fromCallback<EventObject, { instanceId: string; tabId: string }>(({ input, sendBack }) => {
+          this.watcherStarts.push(input.tabId);
           this.tabWatchers.set(input.tabId, sendBack);
           return () => this.tabWatchers.delete(input.tabId);
         }),
@@ -166,15 +175,18 @@ export class FakeWorld {
           if (this.holdStops) await this.gate.wait(`stop ${input.instanceId}`);
           if (this.stopFails) throw new Error('stop failed');
         }),
-        probeChrome: fromPromise(() => {
+        probeChrome: fromPromise(({ input }) => {
+          this.probes.push(input.instanceId);
           if (this.frozen) return new Promise<void>(() => {});
           return this.probeFails ? Promise.reject(new Error('Target closed')) : Promise.resolve();
         }),
-        sampleMemory: fromPromise(async () => {
+        sampleMemory: fromPromise(async ({ input }) => {
+          this.samples.push(input.instanceId);
           if (this.memoryFails) throw new Error('/proc unreadable');
           return { privateBytes: this.memoryBytes };
         }),
         watchChrome: fromCallback<EventObject, { instanceId: string }>(({ input, sendBack }) => {
+          this.watcherStarts.push(input.instanceId);
           this.chromeWatchers.set(input.instanceId, sendBack);
           return () => this.chromeWatchers.delete(input.instanceId);
         }),
@@ -354,10 +366,9 @@ export class Sim {
     return ref;
   }
 
-  /** Top-level state of an actor. */
+  /** The state of an actor as the protocol reports it. */
   state(ref: AnyActorRef): string {
-    const value = ref.getSnapshot().value as string | Record<string, unknown>;
-    return typeof value === 'string' ? value : (Object.keys(value)[0] as string);
+    return reportedState(ref.getSnapshot().value as StateValue);
   }
 
   async openTab(tabId: string, url = `https://site.test/${tabId}`, instanceId = 'i-1', evictable = false): Promise<TabActor> {

@@ -144,6 +144,23 @@ describe('instance: memory', () => {
     expect(ctx(i).reason).toMatch(/memory back under soft limit \(60 MB\)/);
   });
 
+  it('healthy ⇄ degraded keeps one watcher, and the probe and memory loops keep their rhythm', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    sim.world.memoryBytes = 150 * MB;
+    await sim.advance(1_000); // sample at 1000 → degraded
+    expect(sim.state(i)).toBe('degraded');
+    sim.world.memoryBytes = 50 * MB;
+    await sim.advance(1_000); // sample at 2000 → healthy
+    expect(sim.state(i)).toBe('healthy');
+    await sim.advance(1_000);
+    // One watcher for the whole stretch; a probe and a sample every second, none started twice
+    // by a switch (a restarted loop would have waited a full interval again after each one).
+    expect(sim.world.watcherStarts).toEqual(['i-1']);
+    expect(sim.world.probes.length).toBe(3);
+    expect(sim.world.samples.length).toBe(3);
+  });
+
   it('under the soft limit but with probes missing stays degraded', async () => {
     sim = new Sim();
     const i = await sim.createInstance();

@@ -2,6 +2,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   backoffDelayMs,
+  clearedRecord,
+  countedRestart,
+  freshRecord,
+  intensityExceeded,
+  isCurrentWindow,
+  missVerdict,
+  restartBackoffMs,
+  uncountedRestart,
+  windowElapsed,
   defaultInstanceProbe,
   defaultRestartPolicy,
   defaultTabProbe,
@@ -49,6 +58,46 @@ describe('backoffDelayMs', () => {
     const exact = { ...policy, jitter: 0 };
     expect([0, 0.5, 0.99].map((r) => backoffDelayMs(4, exact, r))).toEqual([1_600, 1_600, 1_600]);
     expect(backoffDelayMs(-3, policy, 0)).toBe(100);
+  });
+});
+
+describe('the restart record (one rule for instances and tabs)', () => {
+  it('counts restarts in the window and fails past maxRestarts, as OTP does', () => {
+    let record = { ...freshRecord };
+    for (let n = 1; n <= policy.maxRestarts; n++) {
+      record = { ...record, ...countedRestart(record) };
+      expect(intensityExceeded(record, policy)).toBe(false);
+    }
+    record = { ...record, ...countedRestart(record) };
+    expect(record).toMatchObject({ restartsInWindow: 6, attempt: 6 });
+    expect(intensityExceeded(record, policy)).toBe(true);
+  });
+
+  it('uncounts a restart once its window has passed, unless the record was cleared since', () => {
+    let record = { ...freshRecord, ...countedRestart(freshRecord) };
+    const elapsed = windowElapsed(record);
+    expect(isCurrentWindow(record, elapsed)).toBe(true);
+    expect({ ...record, ...uncountedRestart(record) }.restartsInWindow).toBe(0);
+    expect(uncountedRestart(freshRecord).restartsInWindow).toBe(0); // never below zero
+    record = clearedRecord(record);
+    expect(record).toEqual({ restartsInWindow: 0, windowEpoch: 1, attempt: 0 });
+    expect(isCurrentWindow(record, elapsed)).toBe(false);
+    expect(isCurrentWindow(record, { type: 'PROBE_OK' })).toBe(false);
+  });
+
+  it('backs off by the restart just counted: the first restart waits backoffMinMs', () => {
+    const first = { ...freshRecord, ...countedRestart(freshRecord) };
+    const second = { ...first, ...countedRestart(first) };
+    expect(restartBackoffMs(first, policy, 0)).toBe(100);
+    expect(restartBackoffMs(second, policy, 0)).toBe(200);
+    expect(restartBackoffMs(freshRecord, policy, 0)).toBe(100);
+  });
+
+  it('gives one verdict per missed probe', () => {
+    const probe = { intervalMs: 1, deadlineMs: 1, degradeAfter: 2, recoverAfter: 4 };
+    expect([0, 1, 2, 3, 9].map((before) => missVerdict(before, probe))).toEqual(['count', 'degrade', 'degrade', 'recover', 'recover']);
+    // recoverAfter first: straight to recovery, never degraded.
+    expect([0, 1, 2].map((before) => missVerdict(before, { ...probe, degradeAfter: 3, recoverAfter: 2 }))).toEqual(['count', 'recover', 'recover']);
   });
 });
 

@@ -67,6 +67,18 @@ describe('tab: faults', () => {
     expect(ctx(tab).restartsInWindow).toBe(1);
   });
 
+  it('healthy ⇄ degraded keeps one watcher and the probe loop running', async () => {
+    const { tab } = await withTab();
+    sim.world.hungTabs.add('t-1');
+    await sim.advance(1_500); // probe at 1000 misses its deadline at 1500
+    expect(sim.state(tab)).toBe('degraded');
+    sim.world.hungTabs.delete('t-1');
+    await sim.advance(1_000); // the next probe, at 2500, answers
+    expect(sim.state(tab)).toBe('healthy');
+    expect(sim.world.watcherStarts.filter((id) => id === 't-1')).toEqual(['t-1']);
+    expect(sim.world.probes.filter((id) => id === 't-1').length).toBe(2);
+  });
+
   it('a hung page: degraded at the first missed deadline, recovering at the third', async () => {
     const { tab, instance } = await withTab();
     sim.world.hungTabs.add('t-1');
