@@ -72,7 +72,7 @@ program
     const stop = (signal: string) => {
       if (stopping) {
         log.warn({ signal }, 'second signal: killing every Chrome and exiting now');
-        tabvisor.runtime.world.killAllSync();
+        tabvisor.runtime.killAllSync();
         log.flush();
         process.exit(1);
       }
@@ -80,7 +80,7 @@ program
       log.info({ signal }, 'stopping every instance');
       const force = setTimeout(() => {
         log.error('shutdown took longer than 10 s: killing every Chrome and exiting');
-        tabvisor.runtime.world.killAllSync();
+        tabvisor.runtime.killAllSync();
         process.exit(1);
       }, 10_000);
       force.unref();

@@ -38,3 +38,19 @@ export function withDeadline<T>(promise: Promise<T>, ms: number, message: string
     new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * `promise`, or a rejection with the signal's reason as soon as it is aborted (the promise
+ * itself goes on; its own rejection is then handled here). For APIs that take no signal.
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  promise.catch(() => {}); // after an abort nobody awaits it; its failure says nothing new
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}

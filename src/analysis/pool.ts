@@ -56,13 +56,14 @@ export class AnalysisPool {
   private cancelled = 0;
   private closed: Promise<void> | null = null;
   private latency = { at: -Infinity, completed: -1, runTimeP50Ms: 0, waitTimeP50Ms: 0 };
+  private readonly log: Logger;
 
   constructor(options: AnalysisPoolOptions = {}) {
     const file = options.workerFile ?? defaultWorkerFile();
     if (!existsSync(file)) throw new Error(`analysis worker not found at ${file}: run \`npm run build\` first`);
     const threads = Math.max(1, options.threads ?? availableParallelism());
     this.maxQueue = options.maxQueue ?? 256;
-    const log = options.log ?? silentLogger();
+    const log = (this.log = options.log ?? silentLogger());
     this.piscina = new Piscina({
       filename: pathToFileURL(file).href,
       minThreads: 0,
@@ -119,7 +120,9 @@ export class AnalysisPool {
   warm(): void {
     if (this.closed || this.piscina.threads.length > 0) return;
     const empty = new TextEncoder().encode('{"id":0,"result":{"documents":[],"strings":[],"nodes":[]}}');
-    this.piscina.run({ kind: 'flatten', dom: empty, ax: empty, filter: 'all', maxNodes: 0 }).catch(() => {});
+    this.piscina
+      .run({ kind: 'flatten', dom: empty, ax: empty, filter: 'all', maxNodes: 0 })
+      .catch((error: unknown) => this.log.debug({ err: errorMessage(error) }, 'warming a worker failed (the next task starts one)'));
   }
 
   stats(): PoolStats {

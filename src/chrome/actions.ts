@@ -99,6 +99,7 @@ export async function performAction(tab: TabHandle, request: ActionRequest, sign
     try {
       await act(tab, request, deadline, signal);
     } finally {
+      // Fails only when the page went away or navigated, and its handles went with it.
       await tab.cdp.send('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => {});
     }
     const navigated = navigation ? await navigation.settle(Math.max(0, deadline - performance.now())) : false;
@@ -169,6 +170,7 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
         if (/Unknown key/i.test(errorMessage(error))) throw invalid('params.key', 'a key name such as "Enter", "a" or "Control+A"', errorMessage(error));
         throw error;
       } finally {
+        // A modifier whose down failed is not held; the up has nothing to release then.
         for (const modifier of modifiers.reverse()) await page.keyboard.up(modifier).catch(() => {});
       }
       return;

@@ -1,7 +1,9 @@
 // One Chrome instance as the world sees it: the process tree, the puppeteer connection over
 // the DevTools WebSocket (not a pipe, so a later runtime can re-adopt it), and its pages.
 import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import puppeteer, { type Browser, type CDPSession, type Target } from 'puppeteer-core';
+import { errorMessage } from '../errors.js';
 import { waitAtMost, withDeadline } from '../wait.js';
 import type { ChromeBinary } from './find.js';
 import { Keeper } from './keeper.js';
@@ -58,12 +60,18 @@ export class ChromeInstance {
   /** Targets of an adopted browser not yet claimed by their tab actors. */
   private readonly adoptable = new Map<string, Target>();
 
+  /** Lines about this instance's browser: `{instanceId}`, and `pid` while one runs. */
+  private log: Logger;
+
   constructor(
     readonly instanceId: string,
     readonly binary: ChromeBinary,
     readonly profileDir: string,
     private readonly guard: InstanceGuard,
-  ) {}
+    private readonly baseLog: Logger,
+  ) {
+    this.log = baseLog;
+  }
 
   /** The browser as a snapshot records it (null while none runs). */
   record(): ChromeRecord | null {
@@ -92,8 +100,11 @@ export class ChromeInstance {
   async launch(args: string[], signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
     const started = performance.now();
     const chrome = await launchChrome({ binary: this.binary, instanceId: this.instanceId, profileDir: this.profileDir, args, signal, env: this.guard.env });
+    this.log = this.baseLog.child({ pid: chrome.pid });
     let browser: Browser | undefined;
-    // Started while puppeteer connects; released below if the launch fails at any point.
+    // Started while puppeteer connects; released below if the launch fails at any point. Its
+    // own failure is handled where it is awaited (the try, or the release in the catch): this
+    // handler only keeps it from counting as unhandled while the connect is awaited first.
     const keeping = this.startKeeper(chrome.identity);
     keeping.catch(() => {});
     try {
@@ -112,21 +123,30 @@ export class ChromeInstance {
         .then(({ targetInfos }) =>
           Promise.all(targetInfos.filter((t) => t.type === 'page').map((t) => session.send('Target.closeTarget', { targetId: t.targetId }))),
         )
-        .catch(() => {});
-      this.connection = { chrome, browser, session, keeper };
-      this.live.add(this.connection);
+        .catch((error: unknown) => this.log.debug({ err: errorMessage(error) }, 'the start page stays open (it only costs memory)'));
+      this.connect({ chrome, browser, session, keeper });
       if (signal?.aborted) throw new Error('launch aborted');
       return { pid: chrome.pid, launchMs: Math.round(performance.now() - started) };
     } catch (error) {
       const failed = this.connection;
       this.connection = null;
-      await browser?.disconnect().catch(() => {});
+      this.log.warn({ err: errorMessage(error) }, 'launch failed: killing the browser');
+      await browser?.disconnect().catch((e: unknown) => this.log.debug({ err: errorMessage(e) }, 'disconnect after a failed launch failed (the group is killed next)'));
       await killProcessGroup(chrome.pid);
       await chrome.exited;
-      await keeping.then((k) => k.release(), () => {});
+      await keeping.then((k) => k.release(), () => {}); // a keeper that did not start has nothing to release
       if (failed) this.live.delete(failed);
       throw error;
     }
+  }
+
+  /** The browser this instance runs now; an end it did not ask for leaves a line. */
+  private connect(connection: Connection): void {
+    this.connection = connection;
+    this.live.add(connection);
+    const current = () => this.connection === connection;
+    void connection.chrome.exited.then((info) => current() && this.log.warn(info, 'browser exited'));
+    connection.browser.once('disconnected', () => current() && this.log.warn('DevTools connection lost'));
   }
 
   private startKeeper(browser: ProcessIdentity): Promise<Keeper> {
@@ -149,6 +169,7 @@ export class ChromeInstance {
   async adopt(record: ChromeRecord, signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
     const started = performance.now();
     const { identity } = record;
+    this.log = this.baseLog.child({ pid: identity.pid });
     let browser: Browser | undefined;
     let keeper: Keeper | undefined;
     try {
@@ -158,7 +179,7 @@ export class ChromeInstance {
       if (!cmdline.split('\0').includes(`--user-data-dir=${record.profileDir}`)) throw new Error(`pid ${identity.pid} does not run on the recorded profile`);
       const connecting = puppeteer.connect({ browserWSEndpoint: record.wsEndpoint, defaultViewport: null, protocolTimeout: 30_000 });
       browser = await withDeadline(connecting, ADOPT_TIMEOUT_MS, 'its DevTools endpoint did not answer').catch((error: unknown) => {
-        void connecting.then((late) => late.disconnect(), () => {});
+        void connecting.then((late) => late.disconnect(), () => {}); // a connect that failed late left nothing open
         throw error;
       });
       const session = await browser.target().createCDPSession();
@@ -169,7 +190,11 @@ export class ChromeInstance {
         if (target.type() !== 'page') continue;
         const tabId = wanted.get(targetIdOf(target));
         if (tabId) this.adoptable.set(tabId, target);
-        else void session.send('Target.closeTarget', { targetId: targetIdOf(target) }).catch(() => {});
+        else {
+          void session
+            .send('Target.closeTarget', { targetId: targetIdOf(target) })
+            .catch((error: unknown) => this.log.debug({ targetId: targetIdOf(target), err: errorMessage(error) }, 'an unrecorded page of the adopted browser stays open'));
+        }
       }
       keeper = await this.startKeeper(identity);
       let exitInfo: ExitInfo | null = null;
@@ -188,13 +213,15 @@ export class ChromeInstance {
         markExited,
       };
       if (signal?.aborted) throw new Error('adoption aborted');
-      this.connection = { chrome, browser, session, keeper };
-      this.live.add(this.connection);
+      this.connect({ chrome, browser, session, keeper });
       return { pid: identity.pid, launchMs: chrome.launchMs };
     } catch (error) {
       this.adoptable.clear();
-      await browser?.disconnect().catch(() => {});
-      if (await groupIsOurs(identity)) await killProcessGroup(identity.pid).catch(() => {});
+      this.log.info({ err: errorMessage(error) }, 'not adopted: killing what is left of the recorded browser');
+      await browser?.disconnect().catch((e: unknown) => this.log.debug({ err: errorMessage(e) }, 'disconnect from the browser that was not adopted failed'));
+      if (await groupIsOurs(identity)) {
+        await killProcessGroup(identity.pid).catch((e: unknown) => this.log.error({ err: errorMessage(e) }, 'could not kill the browser that was not adopted'));
+      }
       await keeper?.release();
       throw error;
     }
@@ -279,10 +306,16 @@ export class ChromeInstance {
     this.adoptable.clear();
     if (!connection) return;
     connection.browser.removeAllListeners('disconnected');
-    await killProcessGroup(connection.chrome.pid);
+    try {
+      await killProcessGroup(connection.chrome.pid);
+    } catch (error) {
+      this.log.error({ err: errorMessage(error) }, 'the browser survived SIGKILL to its group');
+      throw error;
+    }
     connection.chrome.markExited();
     await connection.chrome.exited;
-    await connection.browser.disconnect().catch(() => {});
+    // The browser is dead: the socket is gone or going, and nothing is left to tell it.
+    await connection.browser.disconnect().catch((error: unknown) => this.log.debug({ err: errorMessage(error) }, 'disconnect after the kill failed'));
     // After the kill: a runtime that dies in between leaves a keeper that finds nothing to do.
     await connection.keeper.release();
     this.live.delete(connection);

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
 import type { PageEvents } from '../analysis/audit.js';
 import { CAPTURED_STYLES } from '../analysis/page-model.js';
-import { waitAtMost } from '../wait.js';
+import { abortable, waitAtMost } from '../wait.js';
 import { RawCdp } from './raw-cdp.js';
 
 export interface TabSignals {
@@ -115,6 +115,7 @@ export class TabHandle extends EventEmitter<TabSignals> {
       await Promise.all([cdp.send('Page.enable'), tab.reportTitlesAtLoad()]);
       return tab;
     } catch (error) {
+      // The open failed because the page or its browser is going away: the close finds nothing.
       await page.close().catch(() => {});
       throw error;
     }
@@ -203,16 +204,19 @@ export class TabHandle extends EventEmitter<TabSignals> {
   }
 
   /** Navigate; a page that loads with an HTTP error still counts as navigated. */
-  async navigate(url: string, waitUntil: WaitUntil, timeoutMs: number): Promise<{ url: string; status: number | null; title: string; loadMs: number }> {
+  async navigate(url: string, waitUntil: WaitUntil, timeoutMs: number, signal?: AbortSignal): Promise<{ url: string; status: number | null; title: string; loadMs: number }> {
     const started = performance.now();
     this.loaded = null;
     let response;
     try {
-      response = await this.page.goto(url, {
-        waitUntil: waitUntil === 'networkidle' ? 'networkidle0' : waitUntil,
-        timeout: timeoutMs,
-      });
+      // puppeteer's goto takes no signal: the wait is dropped at once, and Chrome told to stop
+      // loading, so that a caller gone or out of time leaves no page loading for nothing.
+      response = await abortable(this.page.goto(url, { waitUntil: waitUntil === 'networkidle' ? 'networkidle0' : waitUntil, timeout: timeoutMs }), signal);
     } catch (error) {
+      if (signal?.aborted) {
+        await this.cdp.send('Page.stopLoading').catch(() => {}); // a page gone meanwhile has stopped anyway
+        throw error;
+      }
       if (error instanceof Error && error.message.includes('net::ERR_')) await this.settle();
       throw error;
     }
@@ -300,6 +304,6 @@ export class TabHandle extends EventEmitter<TabSignals> {
     this.removeAllListeners();
     const raw = this.raw;
     this.raw = null;
-    void raw?.then((connection) => connection.close(), () => {});
+    void raw?.then((connection) => connection.close(), () => {}); // one that never opened has nothing to close
   }
 }

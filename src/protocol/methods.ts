@@ -1,15 +1,19 @@
 // The wire contract (PROTOCOL.md), one schema per method: the server validates params with
-// it, the typed client derives its types from it, and the README reference is generated
-// from it. Field names here are the contract: add optional fields, never rename.
+// it (filling in the defaults given here), the typed client derives its types from it, and
+// the protocol reference is generated from it. Field names here are the contract: add
+// optional fields, never rename.
 import { z } from 'zod';
+import { INSTANCE_STATES, TAB_STATES, instanceLimitsSchema, restartPolicySchema } from '../../machines/index.js';
 
 const instanceId = z.string().regex(/^i-[\w-]{1,64}$/, 'an instance id (i-…)');
 const tabId = z.string().regex(/^t-[\w-]{1,64}$/, 'a tab id (t-…)');
 // data: URLs can be large; Chrome itself accepts up to 2 MB.
 const url = z.string().min(1).max(2 * 1024 * 1024);
-const instanceState = z.enum(['spawning', 'healthy', 'degraded', 'recovering', 'failed', 'stopping', 'stopped']);
-const tabState = z.enum(['spawning', 'healthy', 'degraded', 'recovering', 'failed', 'stopped']);
+const instanceState = z.enum(INSTANCE_STATES);
+const tabState = z.enum(TAB_STATES);
 const noParams = z.strictObject({}).optional();
+/** Params that may be left out as a whole; their fields' defaults still apply. */
+const optionalParams = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as never);
 
 const instanceInfo = z.object({
   instanceId,
@@ -28,6 +32,8 @@ const tabInfo = z.object({ tabId, instanceId, url: z.string(), title: z.string()
 
 const waitUntil = z.enum(['load', 'domcontentloaded', 'networkidle']);
 const timeoutMs = z.number().int().min(1).max(600_000);
+/** The usual time limit of a call on a page: 30 s, as puppeteer's own default. */
+const pageTimeoutMs = timeoutMs.default(30_000);
 const ref = z.string().regex(/^e\d{1,9}$/, 'a ref from tab.snapshot (e1, e2, …)');
 const snapshotId = z.string().regex(/^s-\d{1,12}$/, 'a snapshotId from tab.snapshot (s-…)');
 // Images travel base64-encoded; an inbound frame is capped by maxPayload (1 MiB by default).
@@ -85,26 +91,13 @@ export const methods = {
   },
   'instance.create': {
     summary: 'Launch a supervised Chrome; answers once it is healthy.',
-    params: z
-      .strictObject({
-        name: z.string().max(128).optional(),
-        shared: z.boolean().optional().describe('other connections may use it'),
-        args: z.array(z.string().max(1024)).max(64).optional().describe('extra Chrome flags'),
-        limits: z
-          .strictObject({
-            softMemoryMb: z.number().int().min(16).max(1_048_576).optional(),
-            hardMemoryMb: z.number().int().min(16).max(1_048_576).optional(),
-            maxTabs: z.number().int().min(1).max(10_000).optional(),
-          })
-          .optional(),
-        restart: z
-          .strictObject({
-            maxRestarts: z.number().int().min(0).max(1_000).optional(),
-            windowMs: z.number().int().min(1).max(86_400_000).optional(),
-          })
-          .optional(),
-      })
-      .optional(),
+    params: optionalParams({
+      name: z.string().max(128).optional(),
+      shared: z.boolean().optional().describe('other connections may use it'),
+      args: z.array(z.string().max(1024)).max(64).optional().describe('extra Chrome flags'),
+      limits: z.strictObject(instanceLimitsSchema.partial().shape).optional(),
+      restart: z.strictObject(restartPolicySchema.pick({ maxRestarts: true, windowMs: true }).partial().shape).optional(),
+    }),
     result: z.object({ instanceId, state: instanceState, pid: z.number().int().nullable(), launchMs: z.number() }),
   },
   'instance.list': {
@@ -131,14 +124,14 @@ export const methods = {
     summary: 'Open a tab (about:blank by default); answers once it is loaded.',
     params: z.strictObject({
       instanceId,
-      url: url.optional(),
-      evictable: z.boolean().optional().describe('may be closed when the instance is short of memory'),
+      url: url.default('about:blank'),
+      evictable: z.boolean().default(false).describe('may be closed when the instance is short of memory'),
     }),
     result: tabInfo.pick({ tabId: true, instanceId: true, url: true, state: true }),
   },
   'tab.list': {
     summary: 'Tabs of one instance, or of all instances; answered from supervisor state.',
-    params: z.strictObject({ instanceId: instanceId.optional() }).optional(),
+    params: optionalParams({ instanceId: instanceId.optional() }),
     result: z.object({ tabs: z.array(tabInfo) }),
   },
   'tab.close': {
@@ -151,9 +144,11 @@ export const methods = {
     params: z.strictObject({
       tabId,
       url,
-      waitUntil: waitUntil.optional(),
-      timeoutMs: timeoutMs.optional(),
+      waitUntil: waitUntil.default('load'),
+      timeoutMs: pageTimeoutMs,
     }),
+    // puppeteer's own timeout answers first, naming the URL; the call's deadline is the backstop.
+    deadlineMs: (p: { timeoutMs: number }) => p.timeoutMs + 1_000,
     result: z.object({ url: z.string(), status: z.number().int().nullable(), title: z.string(), loadMs: z.number() }),
   },
   'tab.snapshot': {
@@ -161,9 +156,9 @@ export const methods = {
       'The elements of the page with refs (e1, e2, …), role, accessible name, value, tag and box, in document order. "interactive" (default): what a user can act on — links, buttons, inputs, selects, textareas, summary, elements with a widget role, contenteditable hosts — that is rendered (has a box, not visibility:hidden); disabled ones are included and flagged. "all": every rendered element. A ref keeps naming the same element across snapshots of one document.',
     params: z.strictObject({
       tabId,
-      filter: z.enum(['interactive', 'all']).optional(),
-      maxNodes: z.number().int().min(1).max(100_000).optional().describe('default 10000; stats.truncated says if more matched'),
-      timeoutMs: timeoutMs.optional(),
+      filter: z.enum(['interactive', 'all']).default('interactive'),
+      maxNodes: z.number().int().min(1).max(100_000).default(10_000).describe('stats.truncated says if more matched'),
+      timeoutMs: pageTimeoutMs,
     }),
     result: z.object({
       snapshotId,
@@ -194,9 +189,11 @@ export const methods = {
         text: z.string().max(1_000_000).optional().describe('type, fill'),
         key: z.string().min(1).max(64).optional().describe('press: "Enter", "a", "Control+A"'),
         value: z.string().max(65_536).optional().describe('select: option value or label; scroll: down|up|top|bottom|pixels'),
-        timeoutMs: timeoutMs.optional().describe('wait for the element, default 5000'),
+        timeoutMs: timeoutMs.default(5_000).describe('how long to wait for the element'),
       })
       .refine((p) => p.ref === undefined || p.selector === undefined, { message: 'give a ref or a selector, not both', path: ['selector'] }),
+    // The element wait, then the action and a navigation it starts.
+    deadlineMs: (p: { timeoutMs: number }) => p.timeoutMs + 5_000,
     result: z.object({ ok: z.literal(true), url: z.string(), navigated: z.boolean() }),
   },
   'tab.screenshot': {
@@ -204,17 +201,17 @@ export const methods = {
     params: z
       .strictObject({
         tabId,
-        format: z.enum(['png', 'jpeg']).optional(),
+        format: z.enum(['png', 'jpeg']).default('png'),
         quality: z.number().int().min(0).max(100).optional().describe('jpeg only, default 80'),
-        fullPage: z.boolean().optional(),
-        timeoutMs: timeoutMs.optional(),
+        fullPage: z.boolean().default(false),
+        timeoutMs: pageTimeoutMs,
       })
       .refine((p) => p.quality === undefined || p.format === 'jpeg', { message: 'quality applies to jpeg only', path: ['quality'] }),
     result: z.object({ format: z.enum(['png', 'jpeg']), width: z.number().int(), height: z.number().int(), data: z.string() }),
   },
   'tab.text': {
     summary: 'The readable text of the page (innerText of the body).',
-    params: z.strictObject({ tabId, maxChars: z.number().int().min(1).max(50_000_000).optional().describe('default 1000000'), timeoutMs: timeoutMs.optional() }),
+    params: z.strictObject({ tabId, maxChars: z.number().int().min(1).max(50_000_000).default(1_000_000), timeoutMs: pageTimeoutMs }),
     result: z.object({ url: z.string(), title: z.string(), text: z.string(), truncated: z.boolean(), length: z.number().int() }),
   },
   'batch.navigate': {
@@ -223,11 +220,13 @@ export const methods = {
     params: z.strictObject({
       urls: z.array(url).min(1).max(500),
       instanceId: instanceId.optional(),
-      concurrency: z.number().int().min(1).max(32).optional().describe('default 4'),
-      waitUntil: waitUntil.optional(),
-      timeoutMs: timeoutMs.optional().describe('per navigation, default 30000'),
-      keepFailed: z.boolean().optional().describe('keep the tabs whose navigation failed'),
+      concurrency: z.number().int().min(1).max(32).default(4),
+      waitUntil: waitUntil.default('load'),
+      timeoutMs: pageTimeoutMs.describe('per navigation'),
+      keepFailed: z.boolean().default(false).describe('keep the tabs whose navigation failed'),
     }),
+    // A batch runs as long as its items take, each bounded by timeoutMs.
+    deadlineMs: () => undefined,
     result: z.object({
       results: z.array(
         z.object({
@@ -263,10 +262,10 @@ export const methods = {
         baseline: base64Image.optional(),
         a: base64Image.optional(),
         b: base64Image.optional(),
-        threshold: z.number().min(0).max(1).optional().describe('per-pixel colour tolerance, default 0.1'),
-        diffImage: z.boolean().optional().describe('return diffPng'),
-        fullPage: z.boolean().optional(),
-        timeoutMs: timeoutMs.optional(),
+        threshold: z.number().min(0).max(1).default(0.1).describe('per-pixel colour tolerance'),
+        diffImage: z.boolean().default(false).describe('return diffPng'),
+        fullPage: z.boolean().default(false),
+        timeoutMs: pageTimeoutMs,
       })
       .refine((p) => (p.tabId !== undefined && p.baseline !== undefined) !== (p.a !== undefined && p.b !== undefined), {
         message: 'give { tabId, baseline } or { a, b }',
@@ -277,7 +276,7 @@ export const methods = {
   'analysis.audit': {
     summary:
       'Findings on the page: images without alt text, controls without an accessible name, form fields without a label, and console errors, uncaught exceptions and failed requests since the last navigation.',
-    params: z.strictObject({ tabId, timeoutMs: timeoutMs.optional() }),
+    params: z.strictObject({ tabId, timeoutMs: pageTimeoutMs }),
     result: z.object({
       url: z.string(),
       findings: z.array(
@@ -318,10 +317,26 @@ export const methods = {
 } as const;
 
 export type MethodName = keyof typeof methods;
+/** What a client sends (defaults may be left out). */
 export type ParamsOf<M extends MethodName> = z.input<(typeof methods)[M]['params']>;
+/** What a handler receives: validated, with the defaults filled in. */
+export type ValidParams<M extends MethodName> = NonNullable<z.output<(typeof methods)[M]['params']>>;
 export type ResultOf<M extends MethodName> = z.output<(typeof methods)[M]['result']>;
 
 export const isMethodName = (name: string): name is MethodName => Object.hasOwn(methods, name);
+
+interface MethodDefinition {
+  /** How long a call may run, from its validated params; undefined: as long as it takes. */
+  deadlineMs?: (params: never) => number | undefined;
+}
+
+/** A call's time limit: the method's own rule, else its timeoutMs param, else none. */
+export function deadlineOf(method: MethodName, params: unknown): number | undefined {
+  const rule = (methods[method] as MethodDefinition).deadlineMs as ((p: unknown) => number | undefined) | undefined;
+  if (rule) return rule(params);
+  const timeoutMs = (params as { timeoutMs?: unknown } | undefined)?.timeoutMs;
+  return typeof timeoutMs === 'number' ? timeoutMs : undefined;
+}
 
 /** The `state` event payload (notifications are not methods, but they are contract too). */
 export const stateEvent = z.object({

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { methods } from './methods.js';
 
-type Json = { type?: string | string[]; properties?: Record<string, Json>; required?: string[]; items?: Json; enum?: unknown[]; const?: unknown; anyOf?: Json[]; additionalProperties?: Json | boolean; description?: string; pattern?: string };
+type Json = { type?: string | string[]; properties?: Record<string, Json>; required?: string[]; items?: Json; enum?: unknown[]; const?: unknown; anyOf?: Json[]; additionalProperties?: Json | boolean; description?: string; pattern?: string; default?: unknown };
 
 /** A compact TypeScript-like rendering of a JSON schema. */
 function render(schema: Json | undefined): string {
@@ -21,7 +21,9 @@ function render(schema: Json | undefined): string {
         return typeof schema.additionalProperties === 'object' ? `{ [key]: ${render(schema.additionalProperties)} }` : '—';
       }
       const required = new Set(schema.required ?? []);
-      const fields = Object.entries(schema.properties).map(([name, s]) => `${name}${required.has(name) ? '' : '?'}: ${render(s)}`);
+      const fields = Object.entries(schema.properties).map(
+        ([name, s]) => `${name}${required.has(name) ? '' : '?'}: ${render(s)}${s.default === undefined ? '' : ` = ${JSON.stringify(s.default)}`}`,
+      );
       return `{ ${fields.join(', ')} }`;
     }
     case 'array': {

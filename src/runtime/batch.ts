@@ -1,28 +1,13 @@
 // batch.navigate: one tab per URL over the caller's instances, a bounded number at a time,
 // results in input order, each failure reported with its item while the rest go on.
 import { ErrorCode, TabvisorError, errorMessage, notFound, unavailable } from '../errors.js';
+import type { ResultOf, ValidParams } from '../protocol/methods.js';
 import type { Runtime } from './runtime.js';
 import { usableStates } from './views.js';
 
-export interface BatchParams {
-  urls: string[];
-  instanceId?: string;
-  concurrency: number;
-  waitUntil: 'load' | 'domcontentloaded' | 'networkidle';
-  timeoutMs: number;
-  keepFailed: boolean;
-}
-
-export interface BatchItem {
-  url: string;
-  ok: boolean;
-  tabId?: string;
-  instanceId?: string;
-  status?: number | null;
-  title?: string;
-  loadMs?: number;
-  error?: { code: number; message: string; data?: Record<string, unknown> };
-}
+/** The validated params (defaults filled in) and one item of the result: the protocol's shapes. */
+export type BatchParams = Omit<ValidParams<'batch.navigate'>, 'instanceId'>;
+export type BatchItem = ResultOf<'batch.navigate'>['results'][number];
 
 /**
  * `instances` are the ones the caller may use (its own or shared, resolved by the handler);
@@ -51,11 +36,13 @@ async function navigateOne(runtime: Runtime, params: BatchParams, url: string, i
     signal.throwIfAborted();
     instanceId = leastLoaded(runtime, instances);
     tabId = (await runtime.openTab(instanceId, 'about:blank', false)).tabId;
-    const result = await runtime.navigate(tabId, url, params.waitUntil, params.timeoutMs);
+    const result = await runtime.pages.navigate(tabId, url, params.waitUntil, params.timeoutMs, signal);
     return { url, ok: true, tabId, instanceId, status: result.status, title: result.title, loadMs: result.loadMs };
   } catch (error) {
     const failure = asItemError(error);
     if (tabId && !params.keepFailed) {
+      // closeTab fails only for a tab already gone (its instance stopped or failed meanwhile):
+      // nothing is left to close, and the item reports its own failure.
       await runtime.closeTab(tabId).catch(() => {});
       tabId = undefined;
     }
@@ -69,20 +56,20 @@ function leastLoaded(runtime: Runtime, instances: string[]): string {
   let limit = 0;
   let usable = 0;
   for (const id of instances) {
-    const view = runtime.instances.get(id);
+    const view = runtime.findInstance(id);
     if (!view || !usableStates.has(view.state)) continue;
     usable++;
-    const tabs = runtime.tabsOf(id).length;
+    const tabs = runtime.tabs(id).length;
     limit += view.options.limits.maxTabs;
     if (tabs >= view.options.limits.maxTabs) continue;
     if (!best || tabs < best.tabs) best = { id, tabs };
   }
   if (!best && usable === 0) {
-    const state = runtime.instances.get(instances[0] as string)?.state ?? 'stopped';
+    const state = runtime.findInstance(instances[0] as string)?.state ?? 'stopped';
     throw unavailable(instances.length === 1 ? `instance ${instances[0]}` : 'every instance of this client', state, 1_000);
   }
   if (!best) {
-    const open = instances.reduce((sum, id) => sum + (runtime.instances.has(id) ? runtime.tabsOf(id).length : 0), 0);
+    const open = instances.reduce((sum, id) => sum + (runtime.findInstance(id) ? runtime.tabs(id).length : 0), 0);
     throw new TabvisorError(ErrorCode.Capacity, 'no instance has room for another tab', { limit, value: open });
   }
   return best.id;

@@ -6,6 +6,7 @@ import { open, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { instanceOptionsSchema } from '../../machines/index.js';
 import { identify, isSameProcess } from '../chrome/process-identity.js';
 import { errorMessage } from '../errors.js';
 
@@ -15,15 +16,6 @@ const FILE = 'snapshot.json';
 const LOCK = 'runtime.lock';
 
 const identity = z.object({ pid: z.number().int().positive(), startTime: z.string(), bootId: z.string() });
-const policy = z.object({
-  maxRestarts: z.number(),
-  windowMs: z.number(),
-  backoffMinMs: z.number(),
-  backoffMaxMs: z.number(),
-  jitter: z.number(),
-  stableMs: z.number(),
-});
-const probe = z.object({ intervalMs: z.number(), deadlineMs: z.number(), degradeAfter: z.number(), recoverAfter: z.number() });
 
 const tabRecord = z.object({
   tabId: z.string().regex(/^t-[\w-]{1,64}$/),
@@ -42,17 +34,7 @@ const instanceRecord = z.object({
   state: z.string(),
   reason: z.string(),
   restarts: z.number().int().min(0),
-  options: z.object({
-    name: z.string(),
-    shared: z.boolean(),
-    args: z.array(z.string()),
-    limits: z.object({ softMemoryMb: z.number(), hardMemoryMb: z.number(), maxTabs: z.number().int() }),
-    restart: policy,
-    probe,
-    tabProbe: probe,
-    memoryIntervalMs: z.number(),
-    tabRestoreTimeoutMs: z.number(),
-  }),
+  options: instanceOptionsSchema,
   /** The running browser, null when none runs (stopped by a clean shutdown, or down). */
   chrome: z
     .object({
@@ -146,6 +128,8 @@ export class SnapshotStore {
       if (holder?.success && (await isSameProcess(holder.data))) {
         throw new Error(`state dir ${this.dir} is in use by the runtime with pid ${holder.data.pid}`);
       }
+      // A stale lock: another starting runtime may have taken it over first (then the next
+      // attempt sees its live pid), or removed it already (ENOENT). Either way, try again.
       await unlink(path).catch(() => {});
     }
     throw new Error(`could not lock state dir ${this.dir}`);
@@ -188,6 +172,7 @@ export class SnapshotStore {
   /** Begin writing: after changes (debounced) and on the interval. */
   start(collect: () => SnapshotContent): void {
     this.collect = collect;
+    // A failed write is logged by enqueue(); the next tick or change tries again.
     this.interval = setInterval(() => void this.flush().catch(() => {}), this.intervalMs);
     this.interval.unref();
   }
@@ -197,7 +182,7 @@ export class SnapshotStore {
     if (this.frozen || !this.collect || this.debounce) return;
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
-      void this.flush().catch(() => {});
+      void this.flush().catch(() => {}); // logged by enqueue(); the interval tries again
     }, this.debounceMs);
   }
 
@@ -224,7 +209,12 @@ export class SnapshotStore {
       // Only the runtime that holds the lock may write: one refused the dir must not clobber it.
       if (final && this.locked) await this.write(final);
     } finally {
-      if (this.locked) await unlink(join(this.dir, LOCK)).catch(() => {});
+      if (this.locked) {
+        await unlink(join(this.dir, LOCK)).catch((error: unknown) =>
+          // A lock left behind is taken over by the next runtime once this pid is gone.
+          this.log.debug({ err: errorMessage(error), dir: this.dir }, 'could not remove the state dir lock'),
+        );
+      }
       this.locked = false;
     }
   }

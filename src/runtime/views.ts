@@ -1,9 +1,8 @@
-// The runtime's read model: what every instance and tab looks like now, kept from the
-// machines' own snapshots (inspection), so listing never has to ask Chrome.
-import type { InstanceOptions } from '../../machines/index.js';
+// The shapes of the read model (fleet-view.ts): an instance or tab as the runtime knows it now,
+// and a change of its reported state. The states themselves are listed once, in machines/.
+import type { InstanceOptions, InstanceState, TabState } from '../../machines/index.js';
 
-export type InstanceState = 'spawning' | 'healthy' | 'degraded' | 'recovering' | 'failed' | 'stopping' | 'stopped';
-export type TabState = 'spawning' | 'healthy' | 'degraded' | 'recovering' | 'failed' | 'stopped';
+export { USABLE_STATES as usableStates, type InstanceState, type TabState } from '../../machines/index.js';
 
 export interface Transition {
   actor: string;
@@ -18,18 +17,23 @@ export interface Transition {
   at: number;
 }
 
-export interface InstanceView {
-  instanceId: string;
+/** What the creator of an instance said of it (kept by the runtime, not the machine). */
+export interface InstanceMeta {
   name: string;
+  /** The client that created it; null for one whose owner is unknown. */
   owner: string | null;
   shared: boolean;
+  createdAt: number;
+}
+
+export interface InstanceView extends InstanceMeta {
+  instanceId: string;
   options: InstanceOptions;
   state: InstanceState;
   reason: string;
   pid: number | null;
   launchMs: number | null;
   restarts: number;
-  createdAt: number;
 }
 
 export interface TabView {
@@ -42,8 +46,4 @@ export interface TabView {
   evictable: boolean;
   /** Last time a client call used the tab (epoch ms); idle evictable tabs go first under memory pressure. */
   lastUsedAt: number;
-  /** Calls in progress on the tab: aborted at once when the tab stops being usable. */
-  inflight: Set<AbortController>;
 }
-
-export const usableStates: ReadonlySet<string> = new Set(['healthy', 'degraded']);

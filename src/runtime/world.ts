@@ -11,6 +11,7 @@ import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, typ
 import type { ChromeBinary } from '../chrome/find.js';
 import { ChromeInstance, type ChromeRecord, type InstanceGuard } from '../chrome/instance.js';
 import type { ProcessMemory } from '../chrome/memory.js';
+import type { TabHandle } from '../chrome/tab.js';
 import { errorMessage } from '../errors.js';
 
 export interface WorldHooks {
@@ -36,8 +37,8 @@ export interface WorldOptions {
 }
 
 export class World {
-  readonly instances = new Map<string, ChromeInstance>();
-  readonly memory = new Map<string, ProcessMemory>();
+  private readonly instances = new Map<string, ChromeInstance>();
+  private readonly memory = new Map<string, ProcessMemory>();
   private readonly samples = new Map<string, number>();
   private readonly closing = new Map<string, Promise<void>>();
   /** Browsers recorded by the last runtime, waiting for their instance actor to adopt them. */
@@ -75,9 +76,37 @@ export class World {
       temporaryProfile: kept === null,
       env: stateDir ? { [STATE_ENV]: stateDir } : {},
     };
-    instance = new ChromeInstance(instanceId, this.binary, profileDir, guard);
+    instance = new ChromeInstance(instanceId, this.binary, profileDir, guard, this.log.child({ instanceId }));
     this.instances.set(instanceId, instance);
     return instance;
+  }
+
+  /** The browser of an instance as a snapshot records it (null while none runs). */
+  record(instanceId: string): ChromeRecord | null {
+    return this.instances.get(instanceId)?.record() ?? null;
+  }
+
+  /** PSS and USS of the instance's process tree, as last sampled. */
+  memoryOf(instanceId: string): ProcessMemory | undefined {
+    return this.memory.get(instanceId);
+  }
+
+  /** The page of a tab, if its browser has it open now. */
+  tabHandle(instanceId: string, tabId: string): TabHandle | undefined {
+    return this.instances.get(instanceId)?.tabs.get(tabId);
+  }
+
+  tabHandles(instanceId: string): TabHandle[] {
+    return [...(this.instances.get(instanceId)?.tabs.values() ?? [])];
+  }
+
+  /** Stop every browser left (graceful close, then kill, profile removed): shutdown's last step. */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.instances.keys()].map((id) =>
+        this.stop(id).catch((error: unknown) => this.log.error({ instanceId: id, err: errorMessage(error) }, 'could not stop a browser at shutdown')),
+      ),
+    );
   }
 
   /** The next adoptChrome of this instance tries this browser (recorded by the last runtime). */

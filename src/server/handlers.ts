@@ -1,18 +1,21 @@
-// What each protocol method does: validation already happened (methods.ts), ownership and URL
+// What each protocol method does: validation (with the defaults the schemas give) already
+// happened and the call's context was made by the dispatcher (rpc.ts); ownership and URL
 // policy are checked here, the work itself is the runtime's.
-import type { z } from 'zod';
 import { ErrorCode, TabvisorError, forbidden } from '../errors.js';
-import type { MethodName, ResultOf, methods } from '../protocol/methods.js';
+import type { MethodName, ResultOf, ValidParams } from '../protocol/methods.js';
 import { batchNavigate } from '../runtime/batch.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { usableStates } from '../runtime/views.js';
-import type { InstanceView } from '../runtime/views.js';
+import { usableStates, type InstanceView, type TabView } from '../runtime/views.js';
 import { checkChromeArg, checkUrl, type UrlPolicy } from './url-policy.js';
 
-export interface CallContext {
+/** One call: made once per request by the dispatcher, handed to everything the call does. */
+export interface Call {
   /** Who owns what this call creates: the client name given at connect, else the connection. */
   owner: string;
-  /** Aborted when the connection goes: work done only for its answer stops. */
+  /**
+   * Aborted when the connection goes or the call's deadline passes (its timeoutMs, or the
+   * method's rule in methods.ts); the reason is the coded error the call answers with.
+   */
   signal: AbortSignal;
   subscribe(topics: ('state' | 'log' | 'metrics')[], instanceId: string | undefined): string;
   unsubscribe(subscriptionId: string): boolean;
@@ -26,34 +29,30 @@ export interface ServerInfo {
   urlPolicy: UrlPolicy;
 }
 
-type Params<M extends MethodName> = NonNullable<z.output<(typeof methods)[M]['params']>>;
-export type Handlers = { [M in MethodName]: (params: Params<M>, ctx: CallContext) => Promise<ResultOf<M>> | ResultOf<M> };
+export type Handlers = { [M in MethodName]: (params: ValidParams<M>, call: Call) => Promise<ResultOf<M>> | ResultOf<M> };
 
 export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
   /** An instance the caller may act on: its own, or one created with `shared: true`. */
-  const owned = (instanceId: string, ctx: CallContext): InstanceView => {
+  const owned = (instanceId: string, call: Call): InstanceView => {
     const view = runtime.instance(instanceId);
-    if (!view.shared && view.owner !== ctx.owner) throw forbidden(`instance ${instanceId} belongs to another client`);
+    if (!view.shared && view.owner !== call.owner) throw forbidden(`instance ${instanceId} belongs to another client`);
     return view;
   };
   /** A tab of an instance the caller may act on. */
-  const ownedTab = (tabId: string, ctx: CallContext): void => void owned(runtime.tab(tabId).instanceId, ctx);
+  const ownedTab = (tabId: string, call: Call): void => void owned(runtime.tab(tabId).instanceId, call);
   const describe = (view: InstanceView) => ({
     instanceId: view.instanceId,
     name: view.name,
     state: view.state,
     pid: view.pid,
-    tabs: runtime.tabsOf(view.instanceId).length,
+    tabs: runtime.tabs(view.instanceId).length,
     memory: runtime.instanceMemory(view.instanceId),
     restarts: view.restarts,
     createdAt: view.createdAt,
     shared: view.shared,
     reason: view.reason,
   });
-  const tabInfo = (tabId: string) => {
-    const t = runtime.tab(tabId);
-    return { tabId: t.tabId, instanceId: t.instanceId, url: t.url, title: t.title, state: t.state };
-  };
+  const tabInfo = (t: TabView) => ({ tabId: t.tabId, instanceId: t.instanceId, url: t.url, title: t.title, state: t.state });
 
   return {
     'system.hello': () => ({
@@ -68,107 +67,89 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       },
     }),
     'system.health': () => runtime.health(),
-    'instance.create': async (params, ctx) => {
+    'instance.create': async (params, call) => {
       for (const arg of params.args ?? []) checkChromeArg(arg);
-      const view = await runtime.createInstance(params, ctx.owner);
+      const view = await runtime.createInstance(params, call.owner);
       return { instanceId: view.instanceId, state: view.state, pid: view.pid, launchMs: view.launchMs ?? 0 };
     },
-    'instance.list': () => ({ instances: [...runtime.instances.values()].map(describe) }),
+    'instance.list': () => ({ instances: runtime.instances().map(describe) }),
     'instance.get': ({ instanceId }) => describe(runtime.instance(instanceId)),
-    'instance.restart': async ({ instanceId }, ctx) => {
-      owned(instanceId, ctx);
+    'instance.restart': async ({ instanceId }, call) => {
+      owned(instanceId, call);
       const view = await runtime.restartInstance(instanceId);
       return { instanceId, state: view.state, pid: view.pid };
     },
-    'instance.stop': async ({ instanceId }, ctx) => {
-      owned(instanceId, ctx);
+    'instance.stop': async ({ instanceId }, call) => {
+      owned(instanceId, call);
       await runtime.stopInstance(instanceId);
       return { stopped: true as const };
     },
-    'tab.open': async ({ instanceId, url, evictable }, ctx) => {
-      owned(instanceId, ctx);
-      const target = url ?? 'about:blank';
-      checkUrl(target, info.urlPolicy);
-      const view = await runtime.openTab(instanceId, target, evictable ?? false);
-      const { tabId, url: current, state } = tabInfo(view.tabId);
+    'tab.open': async ({ instanceId, url, evictable }, call) => {
+      owned(instanceId, call);
+      checkUrl(url, info.urlPolicy);
+      const { tabId } = await runtime.openTab(instanceId, url, evictable);
+      const { url: current, state } = runtime.tab(tabId);
       return { tabId, instanceId, url: current, state };
     },
-    'tab.list': (params) => {
-      const instanceId = params?.instanceId;
+    'tab.list': ({ instanceId }) => {
       if (instanceId) runtime.instance(instanceId); // -32000 for an unknown instance
-      const tabs = instanceId ? runtime.tabsOf(instanceId) : [...runtime.tabs.values()];
-      return { tabs: tabs.map((t) => tabInfo(t.tabId)) };
+      return { tabs: runtime.tabs(instanceId).map(tabInfo) };
     },
-    'tab.close': async ({ tabId }, ctx) => {
-      ownedTab(tabId, ctx);
+    'tab.close': async ({ tabId }, call) => {
+      ownedTab(tabId, call);
       await runtime.closeTab(tabId);
       return { closed: true as const };
     },
-    'tab.navigate': async ({ tabId, url, waitUntil, timeoutMs }, ctx) => {
-      ownedTab(tabId, ctx);
+    'tab.navigate': async ({ tabId, url, waitUntil, timeoutMs }, call) => {
+      ownedTab(tabId, call);
       checkUrl(url, info.urlPolicy);
-      return runtime.navigate(tabId, url, waitUntil ?? 'load', timeoutMs ?? 30_000);
+      return runtime.pages.navigate(tabId, url, waitUntil, timeoutMs, call.signal);
     },
-    'tab.snapshot': ({ tabId, filter, maxNodes, timeoutMs }, ctx) => {
-      ownedTab(tabId, ctx);
-      return runtime.pages.snapshot(tabId, { filter: filter ?? 'interactive', maxNodes: maxNodes ?? 10_000, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
+    'tab.snapshot': ({ tabId, filter, maxNodes }, call) => {
+      ownedTab(tabId, call);
+      return runtime.pages.snapshot(tabId, { filter, maxNodes }, call.signal);
     },
-    'tab.action': ({ tabId, timeoutMs, ...action }, ctx) => {
-      ownedTab(tabId, ctx);
-      return runtime.pages.action(tabId, { ...action, timeoutMs: timeoutMs ?? 5_000 }, ctx.signal);
+    'tab.action': ({ tabId, ...action }, call) => {
+      ownedTab(tabId, call);
+      return runtime.pages.action(tabId, action, call.signal);
     },
-    'tab.screenshot': ({ tabId, format, quality, fullPage, timeoutMs }, ctx) => {
-      ownedTab(tabId, ctx);
-      return runtime.pages.screenshot(tabId, { format: format ?? 'png', quality, fullPage: fullPage ?? false, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
+    'tab.screenshot': ({ tabId, format, quality, fullPage }, call) => {
+      ownedTab(tabId, call);
+      return runtime.pages.screenshot(tabId, { format, quality, fullPage }, call.signal);
     },
-    'tab.text': ({ tabId, maxChars, timeoutMs }, ctx) => {
-      ownedTab(tabId, ctx);
-      return runtime.pages.text(tabId, { maxChars: maxChars ?? 1_000_000, timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
+    'tab.text': ({ tabId, maxChars }, call) => {
+      ownedTab(tabId, call);
+      return runtime.pages.text(tabId, { maxChars }, call.signal);
     },
-    'batch.navigate': (params, ctx) => {
+    'batch.navigate': ({ instanceId, ...params }, call) => {
       let instances: string[];
-      if (params.instanceId) {
-        owned(params.instanceId, ctx);
-        instances = [params.instanceId];
+      if (instanceId) {
+        owned(instanceId, call);
+        instances = [instanceId];
       } else {
-        instances = [...runtime.instances.values()].filter((v) => v.owner === ctx.owner && usableStates.has(v.state)).map((v) => v.instanceId);
+        instances = runtime.instances().filter((v) => v.owner === call.owner && usableStates.has(v.state)).map((v) => v.instanceId);
       }
-      return batchNavigate(
-        runtime,
-        {
-          urls: params.urls,
-          concurrency: params.concurrency ?? 4,
-          waitUntil: params.waitUntil ?? 'load',
-          timeoutMs: params.timeoutMs ?? 30_000,
-          keepFailed: params.keepFailed ?? false,
-        },
-        instances,
-        (url) => void checkUrl(url, info.urlPolicy),
-        ctx.signal,
-      );
+      return batchNavigate(runtime, params, instances, (url) => void checkUrl(url, info.urlPolicy), call.signal);
     },
-    'analysis.diff': ({ tabId, since, to }, ctx) => {
-      ownedTab(tabId, ctx);
-      return runtime.pages.diff(tabId, since, to, ctx.signal);
+    'analysis.diff': ({ tabId, since, to }, call) => {
+      ownedTab(tabId, call);
+      return runtime.pages.diff(tabId, since, to, call.signal);
     },
-    'analysis.visualDiff': (params, ctx) => {
-      if (params.tabId) ownedTab(params.tabId, ctx);
-      return runtime.pages.visualDiff(
-        { ...params, threshold: params.threshold ?? 0.1, diffImage: params.diffImage ?? false, fullPage: params.fullPage ?? false, timeoutMs: params.timeoutMs ?? 30_000 },
-        ctx.signal,
-      );
+    'analysis.visualDiff': (params, call) => {
+      if (params.tabId) ownedTab(params.tabId, call);
+      return runtime.pages.visualDiff(params, call.signal);
     },
-    'analysis.audit': ({ tabId, timeoutMs }, ctx) => {
-      ownedTab(tabId, ctx);
-      return runtime.pages.audit(tabId, { timeoutMs: timeoutMs ?? 30_000 }, ctx.signal);
+    'analysis.audit': ({ tabId }, call) => {
+      ownedTab(tabId, call);
+      return runtime.pages.audit(tabId, call.signal);
     },
     'supervisor.snapshot': () => runtime.snapshot(),
-    'events.subscribe': ({ topics, instanceId }, ctx) => {
+    'events.subscribe': ({ topics, instanceId }, call) => {
       if (instanceId) runtime.instance(instanceId);
-      return { subscriptionId: ctx.subscribe(topics, instanceId) };
+      return { subscriptionId: call.subscribe(topics, instanceId) };
     },
-    'events.unsubscribe': ({ subscriptionId }, ctx) => {
-      if (!ctx.unsubscribe(subscriptionId)) {
+    'events.unsubscribe': ({ subscriptionId }, call) => {
+      if (!call.unsubscribe(subscriptionId)) {
         throw new TabvisorError(ErrorCode.NotFound, `subscription not found on this connection`, { subscriptionId });
       }
       return { ok: true as const };

@@ -2,7 +2,7 @@
 // runtime's own state, kept by the machines' events; nothing here asks Chrome anything.
 // One registry per server: a process may run several (the tests do).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { instanceMachine, tabMachine } from '../../machines/index.js';
+import { INSTANCE_STATES, TAB_STATES } from '../../machines/index.js';
 import type { Runtime } from '../runtime/runtime.js';
 
 /**
@@ -18,10 +18,6 @@ function processRegistry(): Registry {
   }
   return processMetrics;
 }
-
-// `starting` is transient (resolved before any snapshot is seen): never a state to count.
-const INSTANCE_STATES = Object.keys(instanceMachine.root.states).filter((s) => s !== 'starting');
-const TAB_STATES = Object.keys(tabMachine.root.states).filter((s) => s !== 'starting');
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -43,8 +39,8 @@ export class ServerMetrics {
           for (const [state, n] of counts) this.set({ state }, n);
         },
       });
-    byState('tabvisor_instances', 'Chrome instances by supervisor state', INSTANCE_STATES, () => runtime.instances.values());
-    byState('tabvisor_tabs', 'Tabs by supervisor state', TAB_STATES, () => runtime.tabs.values());
+    byState('tabvisor_instances', 'Chrome instances by supervisor state', [...INSTANCE_STATES], () => runtime.instances());
+    byState('tabvisor_tabs', 'Tabs by supervisor state', [...TAB_STATES], () => runtime.tabs());
     new Gauge({
       name: 'tabvisor_instance_memory_bytes',
       help: "An instance's whole process tree: pss and uss from smaps_rollup",
@@ -52,8 +48,8 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset(); // instances come and go
-        for (const instanceId of runtime.instances.keys()) {
-          const memory = runtime.world.memory.get(instanceId);
+        for (const { instanceId } of runtime.instances()) {
+          const memory = runtime.memoryOf(instanceId);
           if (!memory) continue;
           this.set({ instance: instanceId, kind: 'pss' }, memory.pssBytes);
           this.set({ instance: instanceId, kind: 'uss' }, memory.ussBytes);
@@ -80,7 +76,7 @@ export class ServerMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.detach.push(runtime.onNavigation((ms, outcome) => navigations.observe({ outcome }, ms / 1000)));
+    this.detach.push(runtime.pages.onNavigation((ms, outcome) => navigations.observe({ outcome }, ms / 1000)));
     new Counter({
       name: 'tabvisor_snapshot_writes_total',
       help: 'Fleet snapshots written to the state dir, by outcome (none without a state dir)',

@@ -1,9 +1,10 @@
 // JSON-RPC 2.0 framing: parse a frame (single or batch), validate params against the
-// method's schema, run the handler, and map every failure to a coded error exactly once.
+// method's schema, make the call's context (owner, signal, deadline) once, run the handler,
+// and map every failure to a coded error exactly once.
 import type { z } from 'zod';
-import { ErrorCode, TabvisorError, errorMessage } from '../errors.js';
-import { isMethodName, methods, type MethodName } from '../protocol/methods.js';
-import type { CallContext, Handlers } from './handlers.js';
+import { ErrorCode, TabvisorError, errorMessage, timedOut } from '../errors.js';
+import { deadlineOf, isMethodName, methods, type MethodName } from '../protocol/methods.js';
+import type { Call, Handlers } from './handlers.js';
 
 type Id = string | number | null;
 export interface RpcResponse {
@@ -22,8 +23,11 @@ export interface DispatchOptions {
 
 const MAX_BATCH = 100;
 
+/** What a connection gives each of its calls: its owner, its end (the signal), its subscriptions. */
+export type ConnectionContext = Call;
+
 /** Handle one inbound frame; resolves to the reply frame, or null when nothing is owed. */
-export async function dispatchFrame(text: string, handlers: Handlers, ctx: CallContext, options: DispatchOptions): Promise<RpcResponse | RpcResponse[] | null> {
+export async function dispatchFrame(text: string, handlers: Handlers, ctx: ConnectionContext, options: DispatchOptions): Promise<RpcResponse | RpcResponse[] | null> {
   let message: unknown;
   try {
     message = JSON.parse(text);
@@ -42,7 +46,7 @@ export async function dispatchFrame(text: string, handlers: Handlers, ctx: CallC
   return dispatchOne(message, handlers, ctx, options);
 }
 
-async function dispatchOne(message: unknown, handlers: Handlers, ctx: CallContext, options: DispatchOptions): Promise<RpcResponse | null> {
+async function dispatchOne(message: unknown, handlers: Handlers, ctx: ConnectionContext, options: DispatchOptions): Promise<RpcResponse | null> {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     return failure(null, new TabvisorError(ErrorCode.InvalidRequest, 'a request must be a JSON object'));
   }
@@ -63,16 +67,25 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: CallContex
     return isNotification ? null : failure(id, new TabvisorError(ErrorCode.Capacity, 'too many requests in flight on this connection', admitted));
   }
   const started = performance.now();
+  let deadline: NodeJS.Timeout | undefined;
   try {
     const params = validate(method, request.params);
-    const handler = handlers[method] as (params: unknown, ctx: CallContext) => unknown;
-    const result = await handler(params, ctx);
+    const call = { ...ctx };
+    const timeoutMs = deadlineOf(method, params);
+    if (timeoutMs !== undefined) {
+      const timer = new AbortController();
+      deadline = setTimeout(() => timer.abort(timedOut(method, timeoutMs)), timeoutMs);
+      call.signal = AbortSignal.any([ctx.signal, timer.signal]);
+    }
+    const handler = handlers[method] as (params: unknown, call: Call) => unknown;
+    const result = await handler(params, call);
     options.onMethodDone?.(method, performance.now() - started, true);
     return isNotification ? null : { jsonrpc: '2.0', id, result };
   } catch (error) {
     options.onMethodDone?.(method, performance.now() - started, false);
     return isNotification ? null : failure(id, error);
   } finally {
+    clearTimeout(deadline);
     options.release();
   }
 }

@@ -8,8 +8,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { LogTap } from '../log.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Transition } from '../runtime/views.js';
-import { createHandlers, type CallContext, type Handlers, type ServerInfo } from './handlers.js';
-import { dispatchFrame, failure } from './rpc.js';
+import { createHandlers, type Handlers, type ServerInfo } from './handlers.js';
+import { dispatchFrame, failure, type ConnectionContext } from './rpc.js';
 import { ErrorCode, TabvisorError } from '../errors.js';
 import { defaultUrlPolicy, type UrlPolicy } from './url-policy.js';
 import { assertBindable, refusal, type AccessOptions } from './access.js';
@@ -174,7 +174,7 @@ export class ControlServer {
     };
     this.connections.add(connection);
     const gone = new AbortController();
-    const ctx: CallContext = {
+    const ctx: ConnectionContext = {
       owner: connection.owner,
       signal: gone.signal,
       subscribe: (topics, instanceId) => {
@@ -252,11 +252,11 @@ export class ControlServer {
         return;
       }
       const runtime = this.options.runtime;
-      for (const view of runtime.instances.values()) {
+      for (const view of runtime.instances()) {
         this.publish('metrics', view.instanceId, {
           instanceId: view.instanceId,
           state: view.state,
-          tabs: runtime.tabsOf(view.instanceId).length,
+          tabs: runtime.tabs(view.instanceId).length,
           memory: runtime.instanceMemory(view.instanceId),
           restarts: view.restarts,
           at: Date.now(),

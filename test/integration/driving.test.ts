@@ -310,7 +310,7 @@ describe('batch.navigate', () => {
       h.pages.url('/missing-page'),
       h.pages.url('/page/b4'),
     ];
-    const before = h.tv.runtime.tabs.size;
+    const before = h.tv.runtime.tabs().length;
     const { results } = await h.client.call('batch.navigate', { urls, concurrency: 3, timeoutMs: 1_500 });
     expect(results.map((r) => r.url)).toEqual(urls);
     expect(results.map((r) => r.ok)).toEqual([true, false, false, true, false, false, true, true]);
@@ -323,7 +323,7 @@ describe('batch.navigate', () => {
     expect(results[6]).toMatchObject({ ok: true, status: 404 });
     // Failed tabs were closed; the good ones are spread over both instances.
     const good = results.filter((r) => r.ok);
-    expect(h.tv.runtime.tabs.size).toBe(before + good.length);
+    expect(h.tv.runtime.tabs().length).toBe(before + good.length);
     expect(new Set(good.map((r) => r.instanceId))).toEqual(new Set([instanceId, second]));
     for (const r of good) expect(h.tv.runtime.tab(r.tabId!).url).toBe(r.url);
     for (const r of good) await h.client.call('tab.close', { tabId: r.tabId! });

@@ -71,7 +71,7 @@ describe('faults', () => {
     const [victim, bystander] = f.tabs as [(typeof f.tabs)[0], (typeof f.tabs)[0]];
     await h.client.call('tab.navigate', { tabId: victim.tabId, url: h.pages.url('/page/c1-moved') });
     // Crash the renderer through a separate DevTools connection, as an outside fault would.
-    const instance = h.tv.runtime.world.instance(f.instanceId);
+    const instance = h.tv.runtime.chrome(f.instanceId);
     const outside = await puppeteer.connect({ browserWSEndpoint: instance.wsEndpoint as string, defaultViewport: null });
     try {
       const targetId = instance.tabs.get(victim.tabId)?.targetId;
@@ -137,7 +137,7 @@ describe('faults', () => {
     // Measure what an idle instance with one tab takes, then set limits relative to it.
     const probe = await fleet(['/page/idle']);
     await new Promise((r) => setTimeout(r, 1_000));
-    const idleMb = (await h.tv.runtime.world.instance(probe.instanceId).memory()).privateBytes / 2 ** 20;
+    const idleMb = (await h.tv.runtime.chrome(probe.instanceId).memory()).privateBytes / 2 ** 20;
     await h.client.call('instance.stop', { instanceId: probe.instanceId });
 
     const soft = await fleet(['/page/soft'], { limits: { softMemoryMb: Math.ceil(idleMb + 150), hardMemoryMb: Math.ceil(idleMb + 2000) } });

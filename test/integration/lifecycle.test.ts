@@ -28,7 +28,7 @@ describe('lifecycle', () => {
     expect(created.pid).toBeGreaterThan(0);
     expect(created.launchMs).toBeGreaterThan(0);
     const { instanceId } = created;
-    const profileDir = h.tv.runtime.world.instance(instanceId).profileDir;
+    const profileDir = h.tv.runtime.chrome(instanceId).profileDir;
     expect(existsSync(profileDir)).toBe(true);
 
     const a = await h.client.call('tab.open', { instanceId, url: h.pages.url('/page/alpha') });
@@ -52,7 +52,7 @@ describe('lifecycle', () => {
       expect({ path, title: got.title }).toEqual({ path, title });
     }
     // ...and after a 'load' wait it came from the page's own report, not a round trip after.
-    expect(h.tv.runtime.world.instance(instanceId).tabs.get(b.tabId)?.titleReports).toBeGreaterThanOrEqual(3);
+    expect(h.tv.runtime.chrome(instanceId).tabs.get(b.tabId)?.titleReports).toBeGreaterThanOrEqual(3);
 
     const listed = await h.client.call('tab.list', { instanceId });
     expect(listed.tabs.map((t) => [t.tabId, t.title, t.state]).sort()).toEqual(
@@ -69,7 +69,7 @@ describe('lifecycle', () => {
 
     expect(await h.client.call('tab.close', { tabId: a.tabId })).toEqual({ closed: true });
     expect((await h.client.call('tab.list', { instanceId })).tabs.map((t) => t.tabId)).toEqual([b.tabId]);
-    expect(h.tv.runtime.world.instance(instanceId).tabs.has(a.tabId)).toBe(false);
+    expect(h.tv.runtime.chrome(instanceId).tabs.has(a.tabId)).toBe(false);
 
     const pid = created.pid as number;
     expect(await h.client.call('instance.stop', { instanceId })).toEqual({ stopped: true });
@@ -109,7 +109,7 @@ describe('lifecycle', () => {
     // The error comes back only once Chrome's error page is in place: a navigation started
     // while it was still committing could resolve on its load (1–2 % of the time, more under
     // load), reporting chrome-error:// for the new URL. The recorded URL stays the last good one.
-    const handle = h.tv.runtime.world.instance(instanceId).tabs.get(tab.tabId);
+    const handle = h.tv.runtime.chrome(instanceId).tabs.get(tab.tabId);
     expect(handle?.page.url()).toBe('chrome-error://chromewebdata/');
     expect((await h.client.call('tab.list', { instanceId })).tabs[0]?.url).toBe(h.pages.url('/page/keep'));
     for (let i = 0; i < 5; i++) {

@@ -2,7 +2,7 @@
 // instance is created, driven, killed with SIGKILL and recovered.
 import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './harness.js';
+import { rpcError, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -97,6 +97,31 @@ describe('GET /metrics', () => {
     ({ samples } = await scrape());
     expect(value(samples, 'tabvisor_instances', { state: 'healthy' })).toBe(0);
     expect(samples.filter((s) => s.name === 'tabvisor_instance_memory_bytes')).toEqual([]);
+  });
+
+  it('a navigation stops when its client disconnects, and ends at its deadline: each call has one signal', async () => {
+    const { instanceId } = await h.client.call('instance.create', { shared: true });
+    const { tabId } = await h.client.call('tab.open', { instanceId, url: h.pages.url('/page/start') });
+    // A client that leaves mid-navigation (a 20 s page): the call is cancelled at once.
+    const quitter = await h.connectAnother();
+    const left = quitter.call('tab.navigate', { tabId, url: h.pages.url('/slow/left?ms=20000') }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 300));
+    const disconnectedAt = Date.now();
+    await quitter.close();
+    await left;
+    let samples: Sample[] = [];
+    for (let i = 0; i < 50 && !value(samples, 'tabvisor_navigation_duration_seconds_count', { outcome: 'cancelled' }); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ({ samples } = await scrape());
+    }
+    expect(value(samples, 'tabvisor_navigation_duration_seconds_count', { outcome: 'cancelled' })).toBe(1);
+    expect(Date.now() - disconnectedAt).toBeLessThan(5_000);
+    // The tab is free at once: the next navigation is served, not queued behind the slow one.
+    expect((await h.client.call('tab.navigate', { tabId, url: h.pages.url('/page/after') })).title).toBe('after');
+    // Past its timeoutMs a navigation answers -32003 with it.
+    const slow = await rpcError(h.client.call('tab.navigate', { tabId, url: h.pages.url('/slow/late?ms=20000'), timeoutMs: 300 }));
+    expect(slow).toMatchObject({ code: -32003, data: { timeoutMs: 300 } });
+    await h.client.call('instance.stop', { instanceId });
   });
 
   it('answers a Host that is not this server with 403, like the channel, on /metrics and /health', async () => {

@@ -19,7 +19,7 @@ const { SnapshotStore } = await import(${JSON.stringify(STORE)});
 const silent = { error() {}, warn() {}, info() {}, debug() {} };
 const store = new SnapshotStore(process.argv[1], silent);
 let n = 0;
-const options = { name: '', shared: false, args: [], limits: { softMemoryMb: 1, hardMemoryMb: 2, maxTabs: 3 },
+const options = { name: '', shared: false, args: [], limits: { softMemoryMb: 100, hardMemoryMb: 200, maxTabs: 3 },
   restart: { maxRestarts: 5, windowMs: 1, backoffMinMs: 1, backoffMaxMs: 1, jitter: 0, stableMs: 1 },
   probe: { intervalMs: 1, deadlineMs: 1, degradeAfter: 1, recoverAfter: 2 },
   tabProbe: { intervalMs: 1, deadlineMs: 1, degradeAfter: 1, recoverAfter: 2 }, memoryIntervalMs: 1, tabRestoreTimeoutMs: 1 };

@@ -1,0 +1,102 @@
+// How a runtime is configured, and how a client's instance.create params and the runtime's
+// defaults become the options an instance machine runs with (their schema: machines/options.ts).
+import { totalmem } from 'node:os';
+import type { Logger } from 'pino';
+import {
+  defaultInstanceProbe,
+  defaultRestartPolicy,
+  defaultTabProbe,
+  instanceOptionsSchema,
+  type InstanceLimits,
+  type InstanceOptions,
+} from '../../machines/index.js';
+import type { AnalysisPoolOptions } from '../analysis/pool.js';
+import type { ChromeBinary } from '../chrome/find.js';
+import type { ValidParams } from '../protocol/methods.js';
+
+/** What every instance gets unless its creator says otherwise (tests lower the timings). */
+export type InstanceDefaults = InstanceLimits &
+  Pick<InstanceOptions, 'restart' | 'probe' | 'tabProbe' | 'memoryIntervalMs' | 'tabRestoreTimeoutMs'> & {
+    /** Under memory pressure, evictable tabs unused for this long are closed. */
+    evictIdleMs: number;
+  };
+
+export interface RuntimeOptions {
+  binary: ChromeBinary;
+  log?: Logger;
+  defaults?: Partial<InstanceDefaults>;
+  maxInstances?: number;
+  analysis?: AnalysisPoolOptions;
+  /** Written into each snapshot (which tabvisor wrote it). */
+  version?: string;
+  /** Keep a snapshot of the fleet in this dir and restore it on start (see Runtime.open). */
+  persistence?: PersistenceOptions;
+}
+
+export interface PersistenceOptions {
+  stateDir: string;
+  /** Bring back the recorded fleet (default). false: start clean, reaping what it left. */
+  restore?: boolean;
+  /** How long a browser outlives a crashed runtime, waiting to be adopted (default 60 s). */
+  orphanGraceMs?: number;
+  debounceMs?: number;
+  intervalMs?: number;
+}
+
+/** instance.create's params after validation: the protocol's schema is their one definition. */
+export type CreateInstanceParams = ValidParams<'instance.create'>;
+
+const MB = 1024 * 1024;
+
+// 1 GiB soft / 2 GiB hard per instance: a busy multi-tab browser stays well below, and a
+// runaway one is caught long before the machine swaps.
+export const instanceDefaults: InstanceDefaults = {
+  softMemoryMb: 1024,
+  hardMemoryMb: 2048,
+  maxTabs: 50,
+  restart: defaultRestartPolicy,
+  probe: defaultInstanceProbe,
+  tabProbe: defaultTabProbe,
+  memoryIntervalMs: 2_000,
+  tabRestoreTimeoutMs: 30_000,
+  evictIdleMs: 30_000,
+};
+
+/**
+ * The runtime's defaults: the built-in ones, overridden by `given`. Every instance's options
+ * are written into snapshots and checked when read back, so defaults that the schema refuses
+ * would make the next start lose the fleet: they are refused here, at once.
+ */
+export function resolveDefaults(given: Partial<InstanceDefaults> = {}): InstanceDefaults {
+  const defaults = { ...instanceDefaults, ...given };
+  const checked = instanceOptionsSchema.safeParse(instanceOptions({}, defaults));
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new Error(`invalid instance defaults: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  return defaults;
+}
+
+/** 80 % of RAM over each instance's hard limit. */
+export function defaultMaxInstances(defaults: InstanceDefaults): number {
+  return Math.max(1, Math.floor((totalmem() * 0.8) / (defaults.hardMemoryMb * MB)));
+}
+
+/** The options an instance runs with: what its creator gave, the runtime's defaults for the rest. */
+export function instanceOptions(params: CreateInstanceParams, defaults: InstanceDefaults): InstanceOptions {
+  return {
+    name: params.name ?? '',
+    shared: params.shared ?? false,
+    args: params.args ?? [],
+    limits: {
+      softMemoryMb: params.limits?.softMemoryMb ?? defaults.softMemoryMb,
+      hardMemoryMb: params.limits?.hardMemoryMb ?? defaults.hardMemoryMb,
+      maxTabs: params.limits?.maxTabs ?? defaults.maxTabs,
+    },
+    restart: { ...defaults.restart, ...params.restart },
+    probe: defaults.probe,
+    tabProbe: defaults.tabProbe,
+    memoryIntervalMs: defaults.memoryIntervalMs,
+    tabRestoreTimeoutMs: defaults.tabRestoreTimeoutMs,
+  };
+}
