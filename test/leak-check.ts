@@ -2,17 +2,18 @@
 // by tabvisor may be alive and no temporary profile dir may be left. Chrome processes carry
 // TABVISOR_INSTANCE in their environment (children inherit it) and keepers TABVISOR_KEEPER,
 // so even orphans are found.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { KEEPER_ENV } from '../src/chrome/keeper.js';
 import { INSTANCE_ENV } from '../src/chrome/launch.js';
 import { processesMarked } from '../src/chrome/process-identity.js';
+import { readCmdline } from '../src/chrome/proc.js';
 
 async function tabvisorProcesses(): Promise<string[]> {
   const found: string[] = [];
   for (const [marker, kind] of [[INSTANCE_ENV, 'Chrome'], [KEEPER_ENV, 'keeper']] as const) {
     for (const p of await processesMarked(marker)) {
-      const cmdline = (await readFile(`/proc/${p.pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+      const cmdline = (await readCmdline(p.pid)) ?? '';
       found.push(`${kind} pid ${p.pid} (${p.env[marker]}): ${cmdline.slice(0, 120)}`);
     }
   }

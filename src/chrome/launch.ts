@@ -1,10 +1,11 @@
 // Launches Chrome with execa in its own process group, with a profile dir of its own, and
 // finds its DevTools WebSocket endpoint. Kills go to the whole group, never to one pid.
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { ChromeBinary } from './find.js';
-import { identify, readStat, type ProcessIdentity } from './process-identity.js';
+import { identify, type ProcessIdentity } from './process-identity.js';
+import { listPids, readStat } from './proc.js';
 
 /** Marker put in Chrome's environment: every process of the tree inherits it, so a leak
  * check (or a reaper) can find the whole tree even after the browser process itself died. */
@@ -215,10 +216,9 @@ export async function killProcessGroup(pgid: number, timeoutMs = 5_000): Promise
 /** Pids in the group that are not zombies (a zombie holds no memory and is reaped by its parent). */
 export async function liveGroupMembers(pgid: number): Promise<number[]> {
   const members: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readStat(entry);
-    if (stat?.pgid === pgid && stat.state !== 'Z') members.push(Number(entry));
+  for (const pid of await listPids()) {
+    const stat = await readStat(pid);
+    if (stat?.pgid === pgid && stat.state !== 'Z') members.push(pid);
   }
   return members;
 }

@@ -2,7 +2,9 @@
 // named by its pid, its start time (clock ticks after boot, /proc/PID/stat field 22) and the
 // boot it belongs to. Also the scan that finds every process tabvisor marked in its
 // environment, so that orphans are found even when nothing recorded them.
-import { readFile, readdir } from 'node:fs/promises';
+import { listPids, readBootId, readEnviron, readStat } from './proc.js';
+
+export { readStat, type ProcessStat } from './proc.js';
 
 export interface ProcessIdentity {
   pid: number;
@@ -13,25 +15,8 @@ export interface ProcessIdentity {
 let cachedBootId: string | undefined;
 
 export async function bootId(): Promise<string> {
-  cachedBootId ??= (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown')).trim();
+  cachedBootId ??= (await readBootId()) ?? 'unknown';
   return cachedBootId;
-}
-
-export interface ProcessStat {
-  /** R, S, D, T, Z, … */
-  state: string;
-  pgid: number;
-  startTime: string;
-}
-
-/** /proc/PID/stat of a process, or null if there is none with this pid. */
-export async function readStat(pid: number | string): Promise<ProcessStat | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  if (!stat) return null;
-  // Fields after the parenthesised command (which may hold spaces): state is field 3, the
-  // process group field 5, the start time field 22.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '', pgid: Number(fields[2]), startTime: fields[19] ?? '' };
 }
 
 /** The start time of a live (non-zombie) process, or null if there is none with this pid. */
@@ -74,19 +59,19 @@ export interface MarkedProcess {
 export async function processesMarked(key: string, value?: string): Promise<MarkedProcess[]> {
   const found: MarkedProcess[] = [];
   const prefix = `${key}=`;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const environ = await readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
-    if (!environ.includes(prefix)) continue;
+  for (const pid of await listPids()) {
+    if (pid === process.pid) continue;
+    const environ = await readEnviron(pid);
+    if (!environ?.some((pair) => pair.startsWith(prefix))) continue;
     const env: Record<string, string> = {};
-    for (const pair of environ.split('\0')) {
+    for (const pair of environ) {
       const eq = pair.indexOf('=');
       if (eq > 0 && pair.startsWith('TABVISOR_')) env[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     if (!(key in env) || (value !== undefined && env[key] !== value)) continue;
-    const stat = await readStat(entry);
+    const stat = await readStat(pid);
     if (!stat || stat.state === 'Z') continue;
-    found.push({ pid: Number(entry), pgid: stat.pgid, startTime: stat.startTime, env });
+    found.push({ pid, pgid: stat.pgid, startTime: stat.startTime, env });
   }
   return found;
 }

@@ -1,10 +1,10 @@
 // Integration harness: tabvisor started in this process on a random port with fast probe
 // timings, a real WebSocket client, a local HTTP server for pages, the state events seen, and
 // a check that closing everything leaves no timer, socket, child process or fd behind.
-import { readdirSync, readlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
+import { fdTargetSync, openFdsSync } from '../../src/chrome/proc.js';
 import { RpcError, connect, type EventMessage, type TabvisorClient } from '../../src/client/index.js';
 import { startTabvisor, type Tabvisor, type TabvisorOptions } from '../../src/index.js';
 import type { Transition } from '../../src/runtime/views.js';
@@ -210,7 +210,7 @@ export interface ResourceSnapshot {
 export function resourceSnapshot(): ResourceSnapshot {
   const resources = new Map<string, number>();
   for (const name of process.getActiveResourcesInfo()) resources.set(name, (resources.get(name) ?? 0) + 1);
-  return { resources, fds: readdirSync('/proc/self/fd').length };
+  return { resources, fds: openFdsSync().length };
 }
 
 /** Timers, sockets, servers, child processes and fds are back to what they were. */
@@ -223,12 +223,9 @@ export async function expectNoLeakedResources(baseline: ResourceSnapshot): Promi
   }
   expect(Object.fromEntries(now.resources)).toEqual(Object.fromEntries([...now.resources.keys()].map((k) => [k, Math.min(now.resources.get(k) ?? 0, baseline.resources.get(k) ?? 0)])));
   if (now.fds > baseline.fds) {
-    const fds = readdirSync('/proc/self/fd').map((fd) => {
-      try {
-        return `${fd} -> ${readlinkSync(`/proc/self/fd/${fd}`)}`;
-      } catch {
-        return fd;
-      }
+    const fds = openFdsSync().map((fd) => {
+      const target = fdTargetSync(fd);
+      return target === null ? fd : `${fd} -> ${target}`;
     });
     expect.fail(`file descriptors: ${now.fds} now, ${baseline.fds} before the harness started:\n${fds.join('\n')}`);
   }

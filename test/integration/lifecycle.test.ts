@@ -96,7 +96,7 @@ describe('lifecycle', () => {
     expect((await rpcError(h.client.call('tab.close', { tabId: 't-missing' }))).data).toEqual({ tabId: 't-missing' });
     expect((await rpcError(h.client.call('tab.navigate', { tabId: tab.tabId, url: 'file:///etc/passwd' }))).code).toBe(-32002);
     expect((await rpcError(h.client.call('tab.navigate', { tabId: tab.tabId, url: 'not a url' }))).code).toBe(-32602);
-    expect((await rpcError(h.client.call('nope.method' as never))).code).toBe(-32601);
+    expect((await rpcError(h.client.call('nope.method' as never, undefined as never))).code).toBe(-32601);
     const before = (await h.client.call('instance.list')).instances.length;
     expect((await rpcError(h.client.call('instance.create', { args: ['--remote-debugging-port=9222'] }))).code).toBe(-32002);
     expect((await h.client.call('instance.list')).instances.length).toBe(before);

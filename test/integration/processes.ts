@@ -1,5 +1,6 @@
 // The real `tabvisor serve` as a child process (the compiled CLI that `npm test` builds first):
-// started on a free port, its JSON log lines collected, killed with real signals.
+// started on a free port, its JSON log lines collected, killed with real signals. The restore
+// and load benches start theirs here too.
 import { existsSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { KEEPER_ENV } from '../../src/chrome/keeper.js';
@@ -7,39 +8,71 @@ import { INSTANCE_ENV } from '../../src/chrome/launch.js';
 import { processesMarked, type MarkedProcess } from '../../src/chrome/process-identity.js';
 import { STATE_ENV } from '../../src/runtime/world.js';
 
-const CLI = 'dist/src/cli.js';
+export const CLI = 'dist/src/cli.js';
 
-export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
+export type LogLine = Record<string, unknown> & {
+  msg?: string;
+  level?: number;
+  /** performance.now() when this process read the line. */
+  receivedAt: number;
+};
 
-export interface ServeProcess {
+export interface SpawnedServe {
   child: ResultPromise;
-  url: string;
+  /** performance.now() just before the spawn. */
+  spawnedAt: number;
+  /** The wall clock then, against the `time` of the runtime's log lines. */
+  spawnedAtEpoch: number;
   lines: LogLine[];
   /** Resolves with the first log line (already seen or later) whose msg is `msg`. */
   waitForLine(msg: string | ((line: LogLine) => boolean), timeoutMs?: number): Promise<LogLine>;
 }
 
+export interface ServeProcess extends SpawnedServe {
+  url: string;
+}
+
+export interface ServeOptions {
+  env?: Record<string, string>;
+  /** Options for node itself (--cpu-prof, …). */
+  nodeArgs?: string[];
+}
+
 /** Start `tabvisor serve --port 0 …args` and wait for "control channel listening". */
 export async function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+  return listening(spawnServe(args, { env }));
+}
+
+/** Wait for a spawned runtime's "control channel listening" and its URL. */
+export async function listening(serve: SpawnedServe, timeoutMs?: number): Promise<ServeProcess> {
+  const line = await serve.waitForLine('control channel listening', timeoutMs);
+  return { ...serve, url: line.url as string };
+}
+
+/** Spawn `tabvisor serve --port 0 …args` and return at once: a bench times a start from the spawn. */
+export function spawnServe(args: string[], options: ServeOptions = {}): SpawnedServe {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
-  const child = execa('node', [CLI, 'serve', '--port', '0', '--log-level', 'info', ...args], {
+  const spawnedAt = performance.now();
+  const spawnedAtEpoch = Date.now();
+  const child = execa(process.execPath, [...(options.nodeArgs ?? []), CLI, 'serve', '--port', '0', '--log-level', 'info', ...args], {
     reject: false,
     stdin: 'ignore',
-    env: { TABVISOR_LOG_LEVEL: 'info', TABVISOR_TOKEN: '', ...env },
+    env: { TABVISOR_LOG_LEVEL: 'info', TABVISOR_TOKEN: '', ...options.env },
   });
   const lines: LogLine[] = [];
   const waiters = new Set<() => void>();
   let buffer = '';
   child.stderr!.on('data', (chunk: Buffer) => {
+    const receivedAt = performance.now();
     buffer += chunk.toString();
     let newline: number;
     while ((newline = buffer.indexOf('\n')) >= 0) {
       const text = buffer.slice(0, newline);
       buffer = buffer.slice(newline + 1);
       try {
-        lines.push(JSON.parse(text) as LogLine);
+        lines.push({ ...(JSON.parse(text) as Record<string, unknown>), receivedAt });
       } catch {
-        lines.push({ msg: text });
+        lines.push({ msg: text, receivedAt });
       }
       for (const wake of waiters) wake();
     }
@@ -63,8 +96,7 @@ export async function startServe(args: string[], env: Record<string, string> = {
       check();
     });
   };
-  const listening = await waitForLine('control channel listening');
-  return { child, url: listening.url as string, lines, waitForLine };
+  return { child, spawnedAt, spawnedAtEpoch, lines, waitForLine };
 }
 
 /** Live browsers and keepers started by runtimes on this state dir. */

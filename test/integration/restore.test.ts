@@ -122,7 +122,7 @@ describe('restore after kill -9 of the runtime', () => {
     expect(file.instances.map((i: { instanceId: string }) => i.instanceId).sort()).toEqual(fleet.instances.map((i) => i.instanceId).sort());
     const keepersBefore = (await markedProcesses(stateDir)).keepers.map((k) => k.pid);
     expect(keepersBefore).toHaveLength(2);
-    const hitsBefore = new Map(pages.hits);
+    const hitsBefore = new Map(pages!.hits);
 
     await killRuntime();
     // The browsers outlive the runtime (their keepers wait for the grace period).
@@ -134,21 +134,21 @@ describe('restore after kill -9 of the runtime', () => {
     for (const i of instances) expect(i.reason).toMatch(/^adopted after a runtime restart \(pid \d+\), 2 tabs restored$/);
     expect(sortById(tabs).map(({ tabId, instanceId, url, title }) => ({ tabId, instanceId, url, title }))).toEqual(sortById(fleet.tabs));
     // Adopted, not reopened: no page was requested again.
-    expect(new Map(pages.hits)).toEqual(hitsBefore);
+    expect(new Map(pages!.hits)).toEqual(hitsBefore);
     const keepersAfter = (await markedProcesses(stateDir)).keepers.map((k) => k.pid);
     expect(keepersAfter).toHaveLength(2);
     expect(keepersAfter.filter((pid) => keepersBefore.includes(pid))).toEqual([]);
 
     // The tabs work: navigate one, read another, act on a third, and still owned by their client.
     const [a, b] = fleet.tabs;
-    const nav = await client.call('tab.navigate', { tabId: a!.tabId, url: pages.url('/page/after') });
+    const nav = await client.call('tab.navigate', { tabId: a!.tabId, url: pages!.url('/page/after') });
     expect(nav).toMatchObject({ status: 200, title: 'after' });
     expect((await client.call('tab.text', { tabId: b!.tabId })).text).toContain('i0-t1');
     const snapshot = await client.call('tab.snapshot', { tabId: b!.tabId, filter: 'all' });
     expect(snapshot.url).toBe(b!.url);
     const stranger = await connect(serve!.url, { client: 'someone-else', reconnect: false });
     clients.push(stranger);
-    expect((await rpcError(stranger.call('tab.navigate', { tabId: a!.tabId, url: pages.url('/page/x') }))).code).toBe(-32002);
+    expect((await rpcError(stranger.call('tab.navigate', { tabId: a!.tabId, url: pages!.url('/page/x') }))).code).toBe(-32002);
 
     // Operators see the snapshots being written.
     const { bytes } = await client.call('supervisor.snapshot');
@@ -176,8 +176,8 @@ describe('restore after kill -9 of the runtime', () => {
     }
     expect(sortById(tabs).map(({ tabId, instanceId, url, title }) => ({ tabId, instanceId, url, title }))).toEqual(sortById(fleet.tabs));
     // Reopened: each page was loaded a second time.
-    for (const t of fleet.tabs) expect(pages.hits.get(new URL(t.url).pathname)).toBe(2);
-    const nav = await client.call('tab.navigate', { tabId: fleet.tabs[3]!.tabId, url: pages.url('/page/again') });
+    for (const t of fleet.tabs) expect(pages!.hits.get(new URL(t.url).pathname)).toBe(2);
+    const nav = await client.call('tab.navigate', { tabId: fleet.tabs[3]!.tabId, url: pages!.url('/page/again') });
     expect(nav.title).toBe('again');
   });
 
@@ -200,7 +200,7 @@ describe('restore after kill -9 of the runtime', () => {
   it('kill -9 at 50 random moments of heavy snapshot writing: every start finds a valid snapshot and restores it', async () => {
     let client = await begin();
     const { instanceId } = await client.call('instance.create', {});
-    for (let j = 0; j < 2; j++) await client.call('tab.open', { instanceId, url: pages.url(`/page/k${j}`) });
+    for (let j = 0; j < 2; j++) await client.call('tab.open', { instanceId, url: pages!.url(`/page/k${j}`) });
     let restores = 0;
     const began = Date.now();
     for (let round = 0; round < 50; round++) {
@@ -237,7 +237,7 @@ describe('restore after kill -9 of the runtime', () => {
       expect(instances.map((i) => i.instanceId)).toEqual([instanceId]);
       // The same tabs; an adopted page shows where it is now, which may be newer than the file.
       expect(tabs.map((t) => t.tabId).sort()).toEqual(recorded);
-      for (const t of tabs) expect(t.url.startsWith(pages.origin)).toBe(true);
+      for (const t of tabs) expect(t.url.startsWith(pages!.origin)).toBe(true);
       restores++;
     }
     expect(restores).toBe(50);
@@ -269,7 +269,7 @@ describe('start-up with a state dir', () => {
     expect(readdirSync(join(stateDir, 'profiles'))).toEqual([]);
     // And the runtime works.
     const { instanceId } = await client.call('instance.create', {});
-    await client.call('tab.open', { instanceId, url: pages.url('/page/fresh') });
+    await client.call('tab.open', { instanceId, url: pages!.url('/page/fresh') });
     expect((await client.call('supervisor.snapshot')).tabs).toBe(1);
   });
 

@@ -248,7 +248,7 @@ describe('scanDomSnapshot', () => {
       expect(Array.from(tables.nodeName)).toEqual(doc.nodes.nodeName);
       expect(Array.from(tables.nodeValue)).toEqual(doc.nodes.nodeValue);
       expect(Array.from(tables.backendNodeId)).toEqual(doc.nodes.backendNodeId);
-      const attributes = doc.nodes.attributes.map((_, k) => Array.from(tables.attributes.subarray(tables.attributeStart[k], tables.attributeStart[k + 1])));
+      const attributes = doc.nodes.attributes!.map((_, k) => Array.from(tables.attributes.subarray(tables.attributeStart[k], tables.attributeStart[k + 1])));
       expect(attributes).toEqual(doc.nodes.attributes);
       expect({ index: Array.from(tables.inputValue.index), value: Array.from(tables.inputValue.value) }).toEqual(doc.nodes.inputValue);
       expect(Array.from(tables.layout.nodeIndex)).toEqual(doc.layout.nodeIndex);
