@@ -327,7 +327,7 @@ export default function lifecycle(bench: Bench): Scenario {
       if (after.state !== 'healthy' || after.pid === pid) throw new Error(`instance not relaunched: ${JSON.stringify(after)}`);
       const seen = events.list.slice(from);
       const at = (actor: string, to: string) => (seen.find((e) => e.actor === actor && e.to === to)?.at ?? NaN) - killedAt;
-      const relaunchMs = (tv.runtime.instances.get(fleet.instanceId)?.launchMs ?? NaN) as number;
+      const relaunchMs = tv.runtime.findInstance(fleet.instanceId)?.launchMs ?? NaN;
       breakdown.push({
         totalMs: round(ms),
         detectedMs: at(fleet.instanceId, 'recovering'),

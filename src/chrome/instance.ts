@@ -1,6 +1,5 @@
 // One Chrome instance as the world sees it: the process tree, the puppeteer connection over
 // the DevTools WebSocket (not a pipe, so a later runtime can re-adopt it), and its pages.
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import puppeteer, { type Browser, type CDPSession, type Target } from 'puppeteer-core';
 import { errorMessage } from '../errors.js';
@@ -10,6 +9,7 @@ import { Keeper } from './keeper.js';
 import { killProcessGroup, launchChrome, removeProfile, type ChromeProcess, type ExitInfo } from './launch.js';
 import { processTree, readPrivateFootprint, readProcessMemory, type ProcessMemory } from './memory.js';
 import { groupIsOurs, isSameProcess, type ProcessIdentity } from './process-identity.js';
+import { readArgv } from './proc.js';
 import { TabHandle } from './tab.js';
 
 export interface Connection {
@@ -175,8 +175,8 @@ export class ChromeInstance {
     try {
       if (record.profileDir !== this.profileDir) throw new Error(`it ran on another profile (${record.profileDir})`);
       if (!(await isSameProcess(identity))) throw new Error(`pid ${identity.pid} is not the recorded browser any more`);
-      const cmdline = await readFile(`/proc/${identity.pid}/cmdline`, 'utf8').catch(() => '');
-      if (!cmdline.split('\0').includes(`--user-data-dir=${record.profileDir}`)) throw new Error(`pid ${identity.pid} does not run on the recorded profile`);
+      const argv = (await readArgv(identity.pid)) ?? [];
+      if (!argv.includes(`--user-data-dir=${record.profileDir}`)) throw new Error(`pid ${identity.pid} does not run on the recorded profile`);
       const connecting = puppeteer.connect({ browserWSEndpoint: record.wsEndpoint, defaultViewport: null, protocolTimeout: 30_000 });
       browser = await withDeadline(connecting, ADOPT_TIMEOUT_MS, 'its DevTools endpoint did not answer').catch((error: unknown) => {
         void connecting.then((late) => late.disconnect(), () => {}); // a connect that failed late left nothing open

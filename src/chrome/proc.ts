@@ -108,9 +108,14 @@ export async function readEnviron(pid: ProcessRef): Promise<string[] | null> {
   return (await read(pid, 'environ'))?.split('\0') ?? null;
 }
 
-/** The command line, its arguments joined by spaces. */
+/** The command line as its arguments. */
+export async function readArgv(pid: ProcessRef): Promise<string[] | null> {
+  return (await read(pid, 'cmdline'))?.split('\0').filter((arg, i, all) => arg !== '' || i < all.length - 1) ?? null;
+}
+
+/** The command line, its arguments joined by spaces (for people to read). */
 export async function readCmdline(pid: ProcessRef): Promise<string | null> {
-  return (await read(pid, 'cmdline'))?.replaceAll('\0', ' ') ?? null;
+  return (await readArgv(pid))?.join(' ') ?? null;
 }
 
 /** This boot's id: with a pid and a start time it names a process for good. */
