@@ -1,10 +1,11 @@
 // The soak statistics (soak/stats/) against published reference values, then by simulation
 // with a seeded generator: false alarms on autocorrelated noise, interval coverage, warm-up
-// detection. Where each number comes from is said
+// detection, and the verdicts the soak harness relies on. Where each number comes from is said
 // beside it; soak/stats/reference.R reprints the R ones.
 import { describe, expect, it } from 'vitest';
 import { normalCdf, normalQuantile } from '../../soak/stats/normal.js';
 import { holm, holmLevels, mannKendall, mser5, pairwiseSlopes, senInterval, smallSampleRatio, theilSen, trendTest, varianceRatio } from '../../soak/stats/trend.js';
+import { judgeFamily, judgeSeries, type SeriesInput } from '../../soak/stats/verdict.js';
 
 /** R's datasets::Nile: annual flow of the Nile at Aswan, 1871–1970, 10⁸ m³ (100 values, with ties). */
 const NILE = [
@@ -38,6 +39,7 @@ function generator(seed: number) {
 }
 
 const range = (n: number, f: (i: number) => number = (i) => i) => Float64Array.from({ length: n }, (_, i) => f(i));
+const MiB = 1024 * 1024;
 
 describe('normal distribution', () => {
   it('matches R 4.2.2 qnorm and pnorm', () => {
@@ -234,5 +236,124 @@ describe('simulation', () => {
     expect(mser5(ramp)).toMatchObject({ cut: 50, steady: true, atLimit: true });
     expect(mser5(range(30, (i) => i), { minSteady: 20 }).steady).toBe(false);
     expect(mser5(flat, { floor: 60 }).steady).toBe(false);
+  });
+});
+
+describe('verdicts', () => {
+  /** Chrome PSS of one instance sampled every 10 s for an hour: warm-up, plateau, AR(1) noise. */
+  function chromePss(seed: number, leakPerHour: number, hours = 1) {
+    const g = generator(seed);
+    const n = Math.round(360 * hours);
+    const x = range(n, (i) => i / 360);
+    const noise = g.ar1(n, 0.7);
+    const y = Float64Array.from(x, (h, i) => 300 * MiB + 150 * MiB * (1 - Math.exp(-h / 0.05)) + leakPerHour * h + 1.5 * MiB * noise[i]!);
+    return { x, y };
+  }
+  const pss = (seed: number, leakPerHour: number, hours?: number): SeriesInput => ({ ...chromePss(seed, leakPerHour, hours), kind: 'bytes', budget: 5 * MiB, per: 'h', name: 'chrome pss' });
+
+  it('flags 10 MiB/h of Chrome PSS within an hour, with the rate inside the interval', () => {
+    const v = judgeSeries(pss(1, 10 * MiB));
+    expect(v.verdict).toBe('leak');
+    expect(v.ciLow).toBeLessThanOrEqual(10 * MiB);
+    expect(v.ciHigh).toBeGreaterThanOrEqual(10 * MiB);
+    expect(v.cut).toBeGreaterThan(10);
+    expect(v.why).toMatch(/above the budget 5 MiB\/h/);
+  });
+
+  it('flags a 1 KiB/iteration tab-heap leak within 50 iterations', () => {
+    const g = generator(3);
+    const x = range(50);
+    const y = Float64Array.from(x, (i) => 8 * MiB + 1024 * i + 300 * g.normal());
+    const v = judgeSeries({ x, y, kind: 'bytes', budget: 256, per: 'iteration' });
+    expect(v.verdict).toBe('leak');
+    expect(v.ciLow).toBeLessThanOrEqual(1024);
+    expect(v.ciHigh).toBeGreaterThanOrEqual(1024);
+  });
+
+  it('flags 2 MiB/h of runtime heap against its 1 MiB/h budget', () => {
+    const g = generator(4);
+    const x = range(360, (i) => i / 360);
+    const noise = g.ar1(360, 0.5);
+    const y = Float64Array.from(x, (h, i) => 40 * MiB + 2 * MiB * h + 0.1 * MiB * noise[i]!);
+    const v = judgeSeries({ x, y, kind: 'bytes', budget: MiB, per: 'h' });
+    expect(v.verdict).toBe('leak');
+    expect(v.ciLow).toBeLessThanOrEqual(2 * MiB);
+    expect(v.ciHigh).toBeGreaterThanOrEqual(2 * MiB);
+  });
+
+  it('judges a long run through block means, in bounded time', () => {
+    const g = generator(12);
+    const x = range(10_000, (i) => i / 3600); // 2.8 h at one sample a second
+    const noise = g.ar1(10_000, 0.9);
+    const v = judgeSeries({ x, y: Float64Array.from(x, (h, i) => 100 * MiB + 8 * MiB * h + MiB * noise[i]!), kind: 'bytes', budget: 5 * MiB, per: 'h' });
+    expect(v.verdict).toBe('leak');
+    expect(v.ciLow).toBeLessThanOrEqual(8 * MiB);
+    expect(v.ciHigh).toBeGreaterThanOrEqual(8 * MiB);
+  });
+
+  it('calls a plateau clean and a run too short inconclusive', () => {
+    expect(judgeSeries(pss(2, 0)).verdict).toBe('clean');
+    const short = judgeSeries({ x: range(15), y: range(15, (i) => i), kind: 'bytes', budget: 1 });
+    expect(short.verdict).toBe('inconclusive');
+    expect(short.why).toMatch(/run too short/);
+  });
+
+  it('calls a count that steps +1 every 100 iterations a leak, transient opens notwithstanding', () => {
+    const g = generator(6);
+    const x = range(600);
+    const y = Float64Array.from(x, (i) => 40 + Math.floor(i / 100) + (g.uniform() < 0.3 ? 1 + Math.floor(3 * g.uniform()) : 0));
+    const v = judgeSeries({ x, y, iterations: x, kind: 'count', budget: 0.001, per: 'iteration', name: 'fds' });
+    expect(v.verdict).toBe('leak');
+    expect(v.pattern).toBe('steps up by 1 every 100 iterations');
+    expect(v.slope).toBeCloseTo(0.01, 2);
+  });
+
+  it('calls a count growing by exactly 2 per iteration a leak, sampled every 5 iterations', () => {
+    const iterations = range(60, (i) => 5 * i);
+    const y = Float64Array.from(iterations, (it) => 12 + 2 * it);
+    const v = judgeSeries({ x: iterations, y, iterations, kind: 'count', budget: 0.001 });
+    expect(v.verdict).toBe('leak');
+    expect(v.pattern).toBe('grows by exactly 2 per iteration');
+  });
+
+  it('calls a count that comes back to its baseline clean, and a flat one clean', () => {
+    const g = generator(8);
+    const x = range(600);
+    const y = Float64Array.from(x, () => 40 + (g.uniform() < 0.3 ? 1 + Math.floor(3 * g.uniform()) : 0));
+    const v = judgeSeries({ x, y, iterations: x, kind: 'count', budget: 0.002 });
+    expect(v.verdict).toBe('clean');
+    expect(judgeSeries({ x, y: range(600, () => 7), kind: 'count', budget: 0 }).why).toMatch(/flat at 7/);
+  });
+
+  it('makes no false leak in 20 clean short runs of a whole family, and finds the one leak among ten hour-long series', () => {
+    let falseLeaks = 0;
+    let inconclusive = 0;
+    const runs = Number(process.env.SOAK_STATS_CLEAN_RUNS ?? 20); // more to reproduce README.md's figure
+    for (let run = 0; run < runs; run++) {
+      const g = generator(1000 + run);
+      const family: SeriesInput[] = [];
+      for (let instance = 0; instance < 4; instance++) family.push(pss(100 * run + instance, 0, 0.25));
+      const it = range(150);
+      family.push({ x: it, y: Float64Array.from(it, () => 30 + (g.uniform() < 0.2 ? 1 : 0)), iterations: it, kind: 'count', budget: 0.01, name: 'fds' });
+      const heapNoise = g.ar1(150, 0.6);
+      family.push({ x: it, y: Float64Array.from(it, (i) => 20 * MiB + 64 * 1024 * heapNoise[i]!), kind: 'bytes', budget: 1024, name: 'tab heap' });
+      const verdicts = judgeFamily(family);
+      falseLeaks += verdicts.filter((v) => v.verdict === 'leak').length;
+      inconclusive += verdicts.filter((v) => v.verdict === 'inconclusive').length;
+    }
+    console.log(`${runs} clean short runs × 6 series: ${falseLeaks} false leaks, ${inconclusive} inconclusive (a short run mostly cannot tell)`);
+    expect(falseLeaks).toBe(0);
+
+    const family = [pss(1, 10 * MiB), ...Array.from({ length: 9 }, (_, i) => pss(50 + i, 0))];
+    const verdicts = judgeFamily(family);
+    expect(verdicts[0]!.verdict).toBe('leak');
+    expect(verdicts.filter((v) => v.verdict === 'leak')).toHaveLength(1);
+    // An hour of 1.5 MiB noise (AR 0.7) bounds a slope to ±3–6 MiB/h: most plateaus come out clean.
+    expect(verdicts.filter((v) => v.verdict === 'clean').length).toBeGreaterThanOrEqual(5);
+    // Holm orders on p ("slope = budget", so a clear plateau ranks early too): the first is
+    // judged at 0.05/10, and the levels loosen step by step while tests keep passing.
+    const ps = verdicts.map((v) => v.p);
+    expect(verdicts[ps.indexOf(Math.min(...ps))]!.confidence).toBeCloseTo(1 - 0.05 / 10, 12);
+    expect(Array.from(holmLevels(ps, 0.05), (a) => 1 - a)).toEqual(verdicts.map((v) => v.confidence));
   });
 });
