@@ -51,7 +51,7 @@ export interface MannKendall {
 /**
  * Mann–Kendall trend test of y against x (default: the sample index). x may be unevenly spaced;
  * pairs with equal x count as ties. Var(S) carries the tie terms for y and x of Kendall (1975,
- * eq. 4.4), which reduce to the familiar MK formula when x has no ties. `varianceRatio` is the
+ * ch. 4), which reduce to the familiar MK formula when x has no ties. `varianceRatio` is the
  * n/n* of an autocorrelation correction (see `varianceRatio`), 1 for the plain test.
  */
 export function mannKendall(y: Numbers, x?: Numbers, varianceRatio = 1): MannKendall {
@@ -104,7 +104,7 @@ export function theilSen(y: Numbers, x: Numbers): number {
 }
 
 /**
- * Sen's (1968) confidence interval for the slope at level 1 − alpha, as Gilbert (1987, §16.5.1)
+ * Sen's (1968) confidence interval for the slope at level 1 − alpha, as Gilbert (1987, ch. 16)
  * gives it: C = z(1−α/2)·√Var(S), M1 = (N′ − C)/2, M2 = (N′ + C)/2; the bounds are the M1-th and
  * (M2+1)-th of the N′ ordered slopes. Pass the corrected Var(S) for autocorrelated data.
  * 'interpolate' reads fractional ranks linearly (the interval then moves smoothly with the
@@ -151,7 +151,7 @@ export interface CorrectionOptions {
 /**
  * n/n*, the factor by which serial correlation inflates Var(S). The series is first detrended
  * with the Theil–Sen slope, so a real trend does not pass for autocorrelation.
- * - 'hamed-rao' (Hamed & Rao 1998, eq. 22): ρ_k are the autocorrelations of the ranks of the
+ * - 'hamed-rao' (Hamed & Rao 1998): ρ_k are the autocorrelations of the ranks of the
  *   detrended series, kept when |ρ_k| > z(1−acfAlpha/2)/√n; n/n* = 1 + 2/(n(n−1)(n−2)) Σ (n−k)(n−k−1)(n−k−2)·ρ_k.
  * - 'yue-wang' (Yue & Wang 2004): ρ_k of the detrended values; n/n* = 1 + 2 Σ (1 − k/n)·ρ_k.
  * - 'ar1': the same sum for an AR(1) model, ρ_k = r^k, with the lag-1 autocorrelation freed of

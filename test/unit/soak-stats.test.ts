@@ -4,6 +4,7 @@
 // beside it; soak/stats/reference.R reprints the R ones.
 import { describe, expect, it } from 'vitest';
 import { normalCdf, normalQuantile } from '../../soak/stats/normal.js';
+import { seeded } from '../../soak/stats/random.js';
 import { holm, holmLevels, mannKendall, mser5, pairwiseSlopes, senInterval, smallSampleRatio, theilSen, trendTest, varianceRatio } from '../../soak/stats/trend.js';
 import { judgeFamily, judgeSeries, type SeriesInput } from '../../soak/stats/verdict.js';
 
@@ -15,28 +16,6 @@ const NILE = [
   874, 848, 890, 744, 749, 838, 1050, 918, 986, 797, 923, 975, 815, 1020, 906, 901, 1170, 912, 746, 919, 718, 714, 740,
 ];
 const NILE_X = NILE.map((_, i) => i + 1);
-
-/** Seeded uniform (mulberry32) and standard normal (Box–Muller) generators, so every run sees the same series. */
-function generator(seed: number) {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-  /** Stationary AR(1) noise with unit innovations. */
-  const ar1 = (n: number, phi: number) => {
-    let e = normal() / Math.sqrt(1 - phi * phi);
-    return Float64Array.from({ length: n }, () => {
-      const v = e;
-      e = phi * e + normal();
-      return v;
-    });
-  };
-  return { uniform, normal, ar1 };
-}
 
 const range = (n: number, f: (i: number) => number = (i) => i) => Float64Array.from({ length: n }, (_, i) => f(i));
 const MiB = 1024 * 1024;
@@ -140,7 +119,7 @@ describe('autocorrelation corrections', () => {
   });
 
   it('leave an independent series alone and inflate a correlated one', () => {
-    const g = generator(5);
+    const g = seeded(5);
     const x = range(200);
     const white = g.ar1(200, 0);
     const red = g.ar1(200, 0.8);
@@ -169,7 +148,7 @@ describe('Holm', () => {
 
 describe('simulation', () => {
   it('keeps false alarms on trend-free AR(1) noise near alpha where the plain test raises them often', () => {
-    const g = generator(20240601);
+    const g = seeded(20240601);
     const n = 100;
     const x = range(n);
     const rows: string[] = [];
@@ -194,7 +173,7 @@ describe('simulation', () => {
   });
 
   it('puts a known slope inside the 95% interval about 95% of the time, even unevenly spaced', () => {
-    const g = generator(77);
+    const g = seeded(77);
     const n = 100;
     const rows: string[] = [];
     for (const phi of [0.5, 0.8]) {
@@ -216,7 +195,7 @@ describe('simulation', () => {
   });
 
   it('MSER-5 finds a warm-up of known length', () => {
-    const g = generator(9);
+    const g = seeded(9);
     const tau = 20; // 150 MB-like rise with time constant tau samples, then plateau + AR(1) noise
     const cuts = Array.from({ length: 40 }, () => {
       const noise = g.ar1(400, 0.5);
@@ -242,7 +221,7 @@ describe('simulation', () => {
 describe('verdicts', () => {
   /** Chrome PSS of one instance sampled every 10 s for an hour: warm-up, plateau, AR(1) noise. */
   function chromePss(seed: number, leakPerHour: number, hours = 1) {
-    const g = generator(seed);
+    const g = seeded(seed);
     const n = Math.round(360 * hours);
     const x = range(n, (i) => i / 360);
     const noise = g.ar1(n, 0.7);
@@ -261,7 +240,7 @@ describe('verdicts', () => {
   });
 
   it('flags a 1 KiB/iteration tab-heap leak within 50 iterations', () => {
-    const g = generator(3);
+    const g = seeded(3);
     const x = range(50);
     const y = Float64Array.from(x, (i) => 8 * MiB + 1024 * i + 300 * g.normal());
     const v = judgeSeries({ x, y, kind: 'bytes', budget: 256, per: 'iteration' });
@@ -271,7 +250,7 @@ describe('verdicts', () => {
   });
 
   it('flags 2 MiB/h of runtime heap against its 1 MiB/h budget', () => {
-    const g = generator(4);
+    const g = seeded(4);
     const x = range(360, (i) => i / 360);
     const noise = g.ar1(360, 0.5);
     const y = Float64Array.from(x, (h, i) => 40 * MiB + 2 * MiB * h + 0.1 * MiB * noise[i]!);
@@ -282,7 +261,7 @@ describe('verdicts', () => {
   });
 
   it('judges a long run through block means, in bounded time', () => {
-    const g = generator(12);
+    const g = seeded(12);
     const x = range(10_000, (i) => i / 3600); // 2.8 h at one sample a second
     const noise = g.ar1(10_000, 0.9);
     const v = judgeSeries({ x, y: Float64Array.from(x, (h, i) => 100 * MiB + 8 * MiB * h + MiB * noise[i]!), kind: 'bytes', budget: 5 * MiB, per: 'h' });
@@ -299,7 +278,7 @@ describe('verdicts', () => {
   });
 
   it('calls a count that steps +1 every 100 iterations a leak, transient opens notwithstanding', () => {
-    const g = generator(6);
+    const g = seeded(6);
     const x = range(600);
     const y = Float64Array.from(x, (i) => 40 + Math.floor(i / 100) + (g.uniform() < 0.3 ? 1 + Math.floor(3 * g.uniform()) : 0));
     const v = judgeSeries({ x, y, iterations: x, kind: 'count', budget: 0.001, per: 'iteration', name: 'fds' });
@@ -317,7 +296,7 @@ describe('verdicts', () => {
   });
 
   it('calls a count that comes back to its baseline clean, and a flat one clean', () => {
-    const g = generator(8);
+    const g = seeded(8);
     const x = range(600);
     const y = Float64Array.from(x, () => 40 + (g.uniform() < 0.3 ? 1 + Math.floor(3 * g.uniform()) : 0));
     const v = judgeSeries({ x, y, iterations: x, kind: 'count', budget: 0.002 });
@@ -330,7 +309,7 @@ describe('verdicts', () => {
     let inconclusive = 0;
     const runs = Number(process.env.SOAK_STATS_CLEAN_RUNS ?? 20); // more to reproduce README.md's figure
     for (let run = 0; run < runs; run++) {
-      const g = generator(1000 + run);
+      const g = seeded(1000 + run);
       const family: SeriesInput[] = [];
       for (let instance = 0; instance < 4; instance++) family.push(pss(100 * run + instance, 0, 0.25));
       const it = range(150);
