@@ -56,7 +56,6 @@ export interface SeriesVerdict {
   pattern?: string;
 }
 
-
 /** What the family-independent part of a verdict computed; the Holm level is applied after. */
 interface Analysis {
   input: SeriesInput;
@@ -82,14 +81,15 @@ function analyze(input: SeriesInput): Analysis {
   // A level steady state first. When its cut runs into the half-run limit the series either
   // still warms up or grows steadily; with a line as the steady state, a leak shows its warm-up
   // ending early, while the tail of a warm-up still slowing down passes for a line only late in
-  // the run. So a growing steady state must cover three quarters of the run to be judged.
-  const options = { floor: input.warmupFloor, minSteady: input.minSteady };
+  // the run. So a growing steady state must cover three quarters of the run past the floor.
+  const floor = input.warmupFloor ?? 0;
+  const options = { floor, minSteady: input.minSteady };
   const level = mser5(input.y, options);
   const line = level.atLimit ? mser5(input.y, { ...options, model: 'line' }) : undefined;
   const warm = line ?? level;
   const x = Float64Array.from(input.x).subarray(warm.cut);
   const y = Float64Array.from(input.y).subarray(warm.cut);
-  const analysis = { input, cut: warm.cut, stillWarming: !!line && (line.atLimit || line.cut > input.y.length / 4), growing: !!line, x, y };
+  const analysis = { input, cut: warm.cut, stillWarming: !!line && (line.atLimit || line.cut > floor + (input.y.length - floor) / 4), growing: !!line, x, y };
   if (!warm.steady || analysis.stillWarming) return analysis;
   const g = Math.ceil(y.length / (input.maxPoints ?? 1500));
   return { ...analysis, test: trendTest(thin(y, g), thin(x, g), { budget: input.budget, correction: input.correction }) };

@@ -249,6 +249,15 @@ describe('verdicts', () => {
     expect(v.ciHigh).toBeGreaterThanOrEqual(1024);
   });
 
+  it('judges a growing series past a known warm-up floor', () => {
+    const x = range(100);
+    const noise = seeded(13).ar1(100, 0.5);
+    const y = Float64Array.from(x, (i) => 50 * MiB * (1 - Math.exp(-i / 4)) + 64 * 1024 * i + 32 * 1024 * noise[i]!);
+    const v = judgeSeries({ x, y, kind: 'bytes', budget: 16 * 1024, per: 'iteration', warmupFloor: 30 });
+    expect(v.verdict).toBe('leak');
+    expect(v.cut).toBeGreaterThanOrEqual(30);
+  });
+
   it('flags 2 MiB/h of runtime heap against its 1 MiB/h budget', () => {
     const g = seeded(4);
     const x = range(360, (i) => i / 360);
