@@ -1,0 +1,187 @@
+// The leak verdict for one sampled series, and for a family of them under Holm's correction:
+// drop the detected warm-up, estimate the steady slope with an autocorrelation-aware confidence
+// interval, and compare it with the series' budget. Pure and structured-clone friendly.
+import { holmLevels, mser5, senInterval, trendTest, type CorrectionOptions, type Numbers, type TrendTest } from './trend.js';
+
+export interface SeriesInput {
+  /** Time or iteration of each sample, increasing (unevenly spaced is fine). */
+  x: Numbers;
+  y: Numbers;
+  /** 'bytes' is judged against its budget; 'count' (fds, handles, targets, nodes, listeners) must come back to baseline. */
+  kind: 'bytes' | 'count';
+  /**
+   * Allowed slope in y-units per x-unit (bytes: e.g. 5 MiB per hour with x in hours). For a count,
+   * the slope below which it is called clean: below the smallest leak worth ruling out.
+   */
+  budget: number;
+  /** The iteration count at each sample, for the count checks for growth by whole steps. */
+  iterations?: Numbers;
+  /** Fewest samples counted as warm-up whatever MSER-5 finds (default 0). */
+  warmupFloor?: number;
+  /** Fewest steady samples worth judging (default 20). */
+  minSteady?: number;
+  /** Beyond this many steady samples, block means are judged (the slopes are O(n²)); default 1500. */
+  maxPoints?: number;
+  /** Autocorrelation correction (default 'ar1', the one our simulations found calibrated); 'none' is the plain test, for comparison. */
+  correction?: CorrectionOptions['method'] | 'none';
+  /** For the series' name and units in `why`. */
+  name?: string;
+  unit?: string;
+  per?: string;
+}
+
+export interface SeriesVerdict {
+  verdict: 'leak' | 'clean' | 'inconclusive';
+  /** One sentence a reader of the report can check against the numbers. */
+  why: string;
+  n: number;
+  /** Warm-up samples dropped. */
+  cut: number;
+  /** MSER-5 found no end of warm-up within half the run, even allowing steady growth: nothing judged. */
+  stillWarming: boolean;
+  /** Theil–Sen slope of the steady part and its interval, in y-units per x-unit. */
+  slope: number;
+  ciLow: number;
+  ciHigh: number;
+  /** Level of that interval: 1 − alpha after the family correction. */
+  confidence: number;
+  budget: number;
+  /** Two-sided p-value of "slope = budget" (counts: 0) with the corrected variance; Holm orders on it. */
+  p: number;
+  /** The same without the autocorrelation correction, to show what it changed. */
+  pPlain: number;
+  /** Factor applied to Var(S): n/n*, at least 1, with the small-sample allowance (see smallSampleRatio). */
+  varianceRatio: number;
+  /** How a count's growth came in whole steps, when it did. */
+  pattern?: string;
+}
+
+/** What the family-independent part of a verdict computed; the Holm level is applied after. */
+interface Analysis {
+  input: SeriesInput;
+  cut: number;
+  /** No end of warm-up within half the run, even allowing a growing steady state. */
+  stillWarming: boolean;
+  /** The steady state was taken as a line (the level rule ran into its limit). */
+  growing: boolean;
+  /** The steady part as sampled (the count checks read every sample). */
+  x: Float64Array;
+  y: Float64Array;
+  /** Absent when no steady part is left to test. */
+  test?: TrendTest;
+}
+
+/** Block means of g consecutive samples, so a long run costs O(maxPoints²), not O(n²). */
+function thin(v: Float64Array, g: number): Float64Array {
+  if (g <= 1) return v;
+  return Float64Array.from({ length: Math.floor(v.length / g) }, (_, b) => v.subarray(b * g, b * g + g).reduce((a, c) => a + c, 0) / g);
+}
+
+function analyze(input: SeriesInput): Analysis {
+  // A level steady state first. When its cut runs into the half-run limit the series either
+  // still warms up or grows steadily; with a line as the steady state, a leak shows its warm-up
+  // ending early, while the tail of a warm-up still slowing down passes for a line only late in
+  // the run. So a growing steady state must cover three quarters of the run past the floor.
+  const floor = input.warmupFloor ?? 0;
+  const options = { floor, minSteady: input.minSteady };
+  const level = mser5(input.y, options);
+  const line = level.atLimit ? mser5(input.y, { ...options, model: 'line' }) : undefined;
+  const warm = line ?? level;
+  const x = Float64Array.from(input.x).subarray(warm.cut);
+  const y = Float64Array.from(input.y).subarray(warm.cut);
+  const analysis = { input, cut: warm.cut, stillWarming: !!line && (line.atLimit || line.cut > floor + (input.y.length - floor) / 4), growing: !!line, x, y };
+  if (!warm.steady || analysis.stillWarming) return analysis;
+  const g = Math.ceil(y.length / (input.maxPoints ?? 1500));
+  return { ...analysis, test: trendTest(thin(y, g), thin(x, g), { budget: input.budget, correction: input.correction }) };
+}
+
+/**
+ * Growth of a count in whole steps, the signature of a per-job leak that noise cannot fake. The
+ * count's floor at each sample is the least it comes back to afterwards (a suffix minimum, which
+ * transient opens do not lift); the last 5 samples only feed it, so that a spike at the end is not
+ * read as a step. A leak: the floor grows by exactly k per iteration (integer k ≥ 1, over at
+ * least 10 iterations), or rises in at least 3 equal steps at a regular spacing spanning the run.
+ */
+function wholeSteps(x: Float64Array, y: Float64Array, iterations: Float64Array | undefined, per: string): string | undefined {
+  const n = y.length - 5;
+  if (n < 4) return undefined;
+  const floor = new Float64Array(y.length);
+  for (let t = y.length - 1, min = Infinity; t >= 0; t--) floor[t] = min = Math.min(min, y[t]!);
+  const at = iterations ?? x;
+  const rises: number[] = [];
+  for (let t = 1; t < n; t++) if (floor[t]! > floor[t - 1]!) rises.push(t);
+  const span = at[n - 1]! - at[0]!;
+  const growth = floor[n - 1]! - floor[0]!;
+  const k = Math.round(growth / span);
+  if (iterations && span >= 10 && k >= 1 && Math.abs(growth / span - k) <= 0.05 * k) return `grows by exactly ${k} per iteration`;
+  if (rises.length < 3) return undefined;
+  const size = floor[rises[0]!]! - floor[rises[0]! - 1]!;
+  const gaps = rises.slice(1).map((t, i) => at[t]! - at[rises[i]!]!);
+  const every = [...gaps].sort((p, q) => p - q)[Math.floor(gaps.length / 2)]!;
+  const tol = Math.max(iterations ? 1 : 0, 0.1 * every);
+  const regular = gaps.every((g) => Math.abs(g - every) <= tol) && rises.every((t) => floor[t]! - floor[t - 1]! === size);
+  const spansRun = at[rises[0]!]! - at[0]! <= every + tol && at[n - 1]! - at[rises[rises.length - 1]!]! <= every + tol;
+  return regular && spansRun ? `steps up by ${size} every ${every} ${iterations ? 'iterations' : per}` : undefined;
+}
+
+function format(v: number, input: SeriesInput): string {
+  const per = input.per ? `/${input.per}` : '';
+  if (!Number.isFinite(v)) return v > 0 ? '+∞' : v < 0 ? '−∞' : 'NaN';
+  if (input.kind !== 'bytes') return `${Number(v.toPrecision(3))}${input.unit ? ` ${input.unit}` : ''}${per}`;
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let u = 0;
+  while (u < units.length - 1 && Math.abs(v) >= 1024 ** (u + 1)) u++;
+  return `${Number((v / 1024 ** u).toPrecision(3))} ${units[u]}${per}`;
+}
+
+function finish(a: Analysis, alpha: number): SeriesVerdict {
+  const { input } = a;
+  const confidence = 1 - alpha;
+  const head = { n: input.y.length, cut: a.cut, stillWarming: a.stillWarming, budget: input.budget, confidence };
+  const name = input.name ? `${input.name}: ` : '';
+  const t = a.test;
+  if (!t) {
+    const why = a.stillWarming
+      ? `${name}run too short: still warming up at half the run (${input.y.length} samples; growth still slowing down), run longer`
+      : `${name}run too short: ${input.y.length} samples leave no steady part of ${input.minSteady ?? 20} after a warm-up of at least ${Math.max(a.cut, input.warmupFloor ?? 0)}`;
+    return { ...head, verdict: 'inconclusive', why, slope: NaN, ciLow: NaN, ciHigh: NaN, p: 1, pPlain: 1, varianceRatio: NaN };
+  }
+  const { slope } = t;
+  const [ciLow, ciHigh] = senInterval(t.slopes, t.varS, alpha);
+  const ci = `slope ${format(slope, input)}, ${Number((100 * confidence).toPrecision(4))}% CI [${format(ciLow, input)}, ${format(ciHigh, input)}]`;
+  const notes = `(n/n* ${t.ratio.toFixed(2)}; ${a.cut} warm-up samples dropped${a.growing ? ', steady state taken as a line' : ''})`;
+  const out = (verdict: SeriesVerdict['verdict'], why: string, pattern?: string): SeriesVerdict => ({ ...head, verdict, why: `${name}${why} ${notes}`, slope, ciLow, ciHigh, p: t.p, pPlain: t.pPlain, varianceRatio: t.ratio, ...(pattern ? { pattern } : {}) });
+  const budget = format(input.budget, input);
+  if (input.kind === 'count') {
+    if (a.y.every((v) => v === a.y[0])) return out('clean', `flat at ${format(a.y[0]!, { ...input, per: undefined })} after warm-up`);
+    const pattern = wholeSteps(a.x, a.y, input.iterations && Float64Array.from(input.iterations).subarray(a.cut), input.per ?? 'x-units');
+    if (pattern) return out('leak', `does not come back to baseline: ${pattern}; ${ci}`, pattern);
+    if (ciLow > 0) return out('leak', `grows steadily: ${ci}, above 0`);
+    if (ciHigh < input.budget) return out('clean', `${ci}, below ${budget}`);
+    return out('inconclusive', `${ci} neither excludes growth nor stays below ${budget}`);
+  }
+  if (ciLow > input.budget) return out('leak', `${ci}, above the budget ${budget}`);
+  if (ciHigh < input.budget) return out('clean', `${ci}, below the budget ${budget}`);
+  return out('inconclusive', `${ci} contains the budget ${budget}`);
+}
+
+/**
+ * One series' verdict. `alpha` is the family's level; with `familySize` m and this series'
+ * `holmStep` i (its 1-based rank by p among the family), the interval is taken at level
+ * alpha/(m − i + 1), Holm's threshold for that step. Without a step, Bonferroni (step 1).
+ * Prefer `judgeFamily`, which ranks the family itself.
+ */
+export function judgeSeries(input: SeriesInput, options: { alpha?: number; familySize?: number; holmStep?: number } = {}): SeriesVerdict {
+  const { alpha = 0.05, familySize = 1, holmStep = 1 } = options;
+  return finish(analyze(input), alpha / (familySize - holmStep + 1));
+}
+
+/**
+ * Verdicts for every series of a run, with Holm's correction across them, so the chance of
+ * calling any clean series a leak (or any leaking series clean) stays within alpha for the run.
+ */
+export function judgeFamily(inputs: SeriesInput[], alpha = 0.05): SeriesVerdict[] {
+  const analyses = inputs.map(analyze);
+  const levels = holmLevels(analyses.map((a) => a.test?.p ?? 1), alpha);
+  return analyses.map((a, i) => finish(a, levels[i]!));
+}
