@@ -1,5 +1,5 @@
-// Renders the protocol reference (README) from the method schemas, so the documentation can
-// never drift from what the server validates: a test compares the README with this output.
+// Renders the protocol reference (docs/protocol.md) from the method schemas, so the
+// documentation can never drift from what the server validates: a test compares the two.
 import { z } from 'zod';
 import { methods } from './methods.js';
 
