@@ -1,8 +1,9 @@
 // PREVIEW ONLY — a FAKE fleet for scripts/inspector-preview.ts: instances and tabs that probe,
 // degrade, crash and recover on timers, speaking the inspector's data contract
 // (src/inspector/CONTRACT.md) with made-up data. Nothing here touches Chrome or the runtime.
+import type { StateEvent, StateValue } from '../src/inspector/page/contract.js';
 
-export type Value = string | { [key: string]: Value };
+type Value = StateValue;
 
 export interface FakeActor {
   id: string;
@@ -20,18 +21,7 @@ export interface FakeActor {
   pssMb: number;
 }
 
-export interface StateEventParams {
-  actor: string;
-  kind: 'instance' | 'tab';
-  instanceId: string;
-  from: string | null;
-  to: string;
-  reason: string;
-  at: number;
-  seq: number;
-  value: Value;
-  event: string;
-}
+type StateEventParams = Required<StateEvent>;
 
 export type Publish = (topic: 'state' | 'values' | 'metrics', params: object) => void;
 

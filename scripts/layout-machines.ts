@@ -4,7 +4,8 @@
 // the machines it was made from (a unit test fails when the machines have changed since).
 // Run: npm run layout:machines
 import { writeFileSync } from 'node:fs';
-import ELK, { type ElkExtendedEdge, type ElkNode } from 'elkjs/lib/elk.bundled.js';
+import type { ELK as ElkApi, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
+import elkBundled from 'elkjs/lib/elk.bundled.js';
 import { CHART, edgeGroups, edgeLabelLines, headerSize, initialKey, textWidthPx } from '../src/inspector/chart-geometry.js';
 import type { MachineDescription, MachineLayout, MachinesLayoutFile, StateDescription } from '../src/inspector/document.js';
 import { LAYOUT_FILE, describeMachines, machinesHash } from '../src/inspector/machines.js';
@@ -84,7 +85,10 @@ function forward(source: string, target: string): boolean {
   return at(b) > at(a);
 }
 
-async function layoutMachine(elk: InstanceType<typeof ELK>, machine: MachineDescription): Promise<MachineLayout> {
+// elk.bundled.js is CommonJS whose module.exports is the constructor; its typings declare an ES default.
+const ELK = elkBundled as unknown as new () => ElkApi;
+
+async function layoutMachine(elk: ElkApi, machine: MachineDescription): Promise<MachineLayout> {
   const edges: ElkExtendedEdge[] = [];
   const ids = new Map<string, string[]>();
   indexStates(machine.root);

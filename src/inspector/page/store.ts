@@ -27,17 +27,8 @@ export interface ActorView {
   pss: number[];
 }
 
-export interface Transition {
-  seq: number;
-  actor: string;
-  kind: ActorKind;
-  instanceId: string;
-  from: string | null;
-  to: string;
-  reason: string;
-  at: number;
-  event: string;
-}
+/** A `state` event as the timeline keeps it (its value is not kept: the actor has the latest). */
+export type Transition = Omit<StateEvent, 'value' | 'event'> & { event: string };
 
 const MAX_TRANSITIONS = 20_000;
 const PSS_SAMPLES = 60;
