@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // PREVIEW ONLY — opens the preview (fake feed) in real Chromium and checks what a test of the page
 // cannot see from Node: no request leaves the origin, no console error, a crawled title renders as
 // text, the live view asks at most once a second and stops when closed, the page reconnects
