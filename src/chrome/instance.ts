@@ -18,6 +18,8 @@ export interface Connection {
   /** Browser-level session for probes: one round trip through the browser process. */
   session: CDPSession;
   keeper: Keeper;
+  /** Set when the runtime itself closes or kills the browser: its end is no news then. */
+  ending?: boolean;
 }
 
 /** How a browser outlives a crashed runtime (see keeper.ts). */
@@ -60,7 +62,8 @@ export class ChromeInstance {
   /** Targets of an adopted browser not yet claimed by their tab actors. */
   private readonly adoptable = new Map<string, Target>();
 
-  /** Lines about this instance's browser: `{instanceId}`, and `pid` while one runs. */
+  /** Lines about this instance's browser: `{instanceId}`, and `chromePid` while one runs
+   * (`pid` is the runtime's own in every pino line). */
   private log: Logger;
 
   constructor(
@@ -100,7 +103,7 @@ export class ChromeInstance {
   async launch(args: string[], signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
     const started = performance.now();
     const chrome = await launchChrome({ binary: this.binary, instanceId: this.instanceId, profileDir: this.profileDir, args, signal, env: this.guard.env });
-    this.log = this.baseLog.child({ pid: chrome.pid });
+    this.log = this.baseLog.child({ chromePid: chrome.pid });
     let browser: Browser | undefined;
     // Started while puppeteer connects; released below if the launch fails at any point. Its
     // own failure is handled where it is awaited (the try, or the release in the catch): this
@@ -144,7 +147,7 @@ export class ChromeInstance {
   private connect(connection: Connection): void {
     this.connection = connection;
     this.live.add(connection);
-    const current = () => this.connection === connection;
+    const current = () => this.connection === connection && !connection.ending;
     void connection.chrome.exited.then((info) => current() && this.log.warn(info, 'browser exited'));
     connection.browser.once('disconnected', () => current() && this.log.warn('DevTools connection lost'));
   }
@@ -169,7 +172,7 @@ export class ChromeInstance {
   async adopt(record: ChromeRecord, signal?: AbortSignal): Promise<{ pid: number; launchMs: number }> {
     const started = performance.now();
     const { identity } = record;
-    this.log = this.baseLog.child({ pid: identity.pid });
+    this.log = this.baseLog.child({ chromePid: identity.pid });
     let browser: Browser | undefined;
     let keeper: Keeper | undefined;
     try {
@@ -337,6 +340,7 @@ export class ChromeInstance {
   async stop(graceMs = 2_000): Promise<void> {
     const connection = this.connection;
     if (connection) {
+      connection.ending = true;
       await waitAtMost(connection.browser.close(), graceMs);
     }
     await this.kill();
