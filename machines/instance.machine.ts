@@ -3,19 +3,8 @@
 // Pure: launching, probing, measuring and killing are named actors provided from src/.
 import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
 import type { InstanceOptions } from './options.js';
-import {
-  clearedRecord,
-  countedRestart,
-  freshRecord,
-  intensityExceeded,
-  isCurrentWindow,
-  missVerdict,
-  restartBackoffMs,
-  uncountedRestart,
-  windowElapsed,
-  type RestartRecord,
-  type WindowElapsed,
-} from './policy.js';
+import * as policy from './policy.js';
+import type { RestartRecord, WindowElapsed } from './policy.js';
 import { tabMachine, type TabParentEvent } from './tab.machine.js';
 
 /** What a snapshot says of an instance that the runtime brings back after its own restart. */
@@ -117,10 +106,10 @@ const instanceSetup = setup({
     /** Collect garbage in every page and close idle tabs the client marked evictable. */
     mitigateMemory: (_, _params: InstanceRef) => {},
     countRestart: enqueueActions(({ enqueue, context }) => {
-      enqueue.assign({ ...countedRestart(context), restarts: context.restarts + 1 });
-      enqueue.raise(windowElapsed(context), { delay: context.options.restart.windowMs });
+      enqueue.assign({ ...policy.countedRestart(context), restarts: context.restarts + 1 });
+      enqueue.raise(policy.windowElapsed(context), { delay: context.options.restart.windowMs });
     }),
-    uncountRestart: assign(({ context }) => uncountedRestart(context)),
+    uncountRestart: assign(({ context }) => policy.uncountedRestart(context)),
     countMiss: assign({ misses: ({ context }) => context.misses + 1 }),
     openTab: enqueueActions(({ enqueue, context, event }) => {
       if (event.type !== 'OPEN_TAB') return;
@@ -151,11 +140,11 @@ const instanceSetup = setup({
     }),
   },
   guards: {
-    intensityExceeded: ({ context }) => intensityExceeded(context, context.options.restart),
-    currentWindow: ({ context, event }) => isCurrentWindow(context, event),
+    intensityExceeded: ({ context }) => policy.intensityExceeded(context, context.options.restart),
+    currentWindow: ({ context, event }) => policy.isCurrentWindow(context, event),
     // One verdict per missed probe, so that exactly one of these holds.
-    missesCallForRecovery: ({ context }) => missVerdict(context.misses, context.options.probe) === 'recover',
-    missesCallForDegrading: ({ context }) => missVerdict(context.misses, context.options.probe) === 'degrade',
+    missesCallForRecovery: ({ context }) => policy.missVerdict(context.misses, context.options.probe) === 'recover',
+    missesCallForDegrading: ({ context }) => policy.missVerdict(context.misses, context.options.probe) === 'degrade',
     // One verdict per memory sample: above hard, above soft (not hard), or not above soft.
     aboveHard: ({ context, event }) => memoryVerdict(context, event) === 'hard',
     aboveSoft: ({ context, event }) => memoryVerdict(context, event) === 'soft',
@@ -171,7 +160,7 @@ const instanceSetup = setup({
     probeInterval: ({ context }) => context.options.probe.intervalMs,
     probeDeadline: ({ context }) => context.options.probe.deadlineMs,
     memoryInterval: ({ context }) => context.options.memoryIntervalMs,
-    backoff: ({ context }) => restartBackoffMs(context, context.options.restart),
+    backoff: ({ context }) => policy.restartBackoffMs(context, context.options.restart),
     stable: ({ context }) => context.options.restart.stableMs,
     tabRestoreTimeout: ({ context }) => context.options.tabRestoreTimeoutMs,
   },
@@ -294,7 +283,7 @@ export const instanceMachine = instanceSetup.createMachine({
     misses: 0,
     memoryBytes: null,
     overSoftLimit: false,
-    ...freshRecord,
+    ...policy.freshRecord,
     restarts: input.restore?.restarts ?? 0,
     reason: input.restore
       ? input.restore.failed
@@ -475,7 +464,7 @@ export const instanceMachine = instanceSetup.createMachine({
         RESTART: {
           target: 'recovering.killing',
           actions: [
-            assign(({ context }) => clearedRecord(context)),
+            assign(({ context }) => policy.clearedRecord(context)),
             'manualRestart',
             sendParent(({ context }) => ({ type: 'INSTANCE_REVIVED', instanceId: context.instanceId })),
           ],

@@ -2,19 +2,8 @@
 // recovering. Pure: every side effect is a named actor or action that src/ provides.
 import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
 import type { ProbePolicy, RestartPolicy } from './options.js';
-import {
-  clearedRecord,
-  countedRestart,
-  freshRecord,
-  intensityExceeded,
-  isCurrentWindow,
-  missVerdict,
-  restartBackoffMs,
-  uncountedRestart,
-  windowElapsed,
-  type RestartRecord,
-  type WindowElapsed,
-} from './policy.js';
+import * as policy from './policy.js';
+import type { RestartRecord, WindowElapsed } from './policy.js';
 
 export interface TabInput {
   tabId: string;
@@ -90,24 +79,24 @@ const tabSetup = setup({
     // A counted restart expires after the intensity window: a delayed event, so the simulated
     // clock drives it in tests and nothing but the actor's own scheduler keeps time.
     countRestart: enqueueActions(({ enqueue, context }) => {
-      enqueue.assign(countedRestart(context));
-      enqueue.raise(windowElapsed(context), { delay: context.restart.windowMs });
+      enqueue.assign(policy.countedRestart(context));
+      enqueue.raise(policy.windowElapsed(context), { delay: context.restart.windowMs });
     }),
-    uncountRestart: assign(({ context }) => uncountedRestart(context)),
+    uncountRestart: assign(({ context }) => policy.uncountedRestart(context)),
     countMiss: assign({ misses: ({ context }) => context.misses + 1 }),
   },
   guards: {
-    intensityExceeded: ({ context }) => intensityExceeded(context, context.restart),
-    currentWindow: ({ context, event }) => isCurrentWindow(context, event),
+    intensityExceeded: ({ context }) => policy.intensityExceeded(context, context.restart),
+    currentWindow: ({ context, event }) => policy.isCurrentWindow(context, event),
     // One verdict per missed probe, so that exactly one of these holds.
-    missesCallForRecovery: ({ context }) => missVerdict(context.misses, context.probe) === 'recover',
-    missesCallForDegrading: ({ context }) => missVerdict(context.misses, context.probe) === 'degrade',
+    missesCallForRecovery: ({ context }) => policy.missVerdict(context.misses, context.probe) === 'recover',
+    missesCallForDegrading: ({ context }) => policy.missVerdict(context.misses, context.probe) === 'degrade',
     restored: ({ context }) => context.restored !== undefined,
   },
   delays: {
     probeInterval: ({ context }) => context.probe.intervalMs,
     probeDeadline: ({ context }) => context.probe.deadlineMs,
-    backoff: ({ context }) => restartBackoffMs(context, context.restart),
+    backoff: ({ context }) => policy.restartBackoffMs(context, context.restart),
     stable: ({ context }) => context.restart.stableMs,
   },
 });
@@ -159,7 +148,7 @@ export const tabMachine = tabSetup.createMachine({
     ...input,
     title: input.restored?.title ?? '',
     misses: 0,
-    ...freshRecord,
+    ...policy.freshRecord,
     reason: input.restored ? 'restoring from snapshot' : 'tab opened',
   }),
   initial: 'starting',
@@ -261,7 +250,7 @@ export const tabMachine = tabSetup.createMachine({
         // A relaunched browser gives a failed tab a fresh start with a clean record.
         INSTANCE_UP: {
           target: 'recovering.reopening',
-          actions: assign(({ context }) => ({ ...clearedRecord(context), reason: 'instance relaunched' })),
+          actions: assign(({ context }) => ({ ...policy.clearedRecord(context), reason: 'instance relaunched' })),
         },
       },
     },
