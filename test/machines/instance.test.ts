@@ -330,9 +330,10 @@ describe('instance: restart intensity and backoff', () => {
     const policy = testOptions().restart;
     const i = await sim.createInstance();
     for (let n = 1; n <= 5; n++) {
-      const upper = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** (n - 1));
+      // The first restart is immediate; the backoff starts with the second.
+      const upper = n === 1 ? 0 : Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** (n - 2));
       const lower = upper * (1 - policy.jitter);
-      const expected = random === undefined ? null : backoffDelayMs(n - 1, policy, random);
+      const expected = random === undefined ? null : n === 1 ? 0 : backoffDelayMs(n - 2, policy, random);
       const launches = sim.world.launches.length;
       sim.chromeSays(killed);
       await sim.flush(); // the kill settles and the backoff starts
@@ -354,7 +355,7 @@ describe('instance: restart intensity and backoff', () => {
     const i = await sim.createInstance();
     for (let n = 0; n < 3; n++) {
       sim.chromeSays(killed);
-      await sim.advance(backoffDelayMs(n, testOptions().restart, 0), 1_000_000);
+      await sim.advance(n === 0 ? 0 : backoffDelayMs(n - 1, testOptions().restart, 0), 1_000_000);
     }
     expect(sim.state(i)).toBe('healthy'); // healthy since the last relaunch, just now
     expect(ctx(i).attempt).toBe(3);
@@ -362,13 +363,33 @@ describe('instance: restart intensity and backoff', () => {
     expect(ctx(i).attempt).toBe(3);
     await sim.advance(50);
     expect(ctx(i).attempt).toBe(0);
-    // The next restart waits the shortest backoff again (not 800 ms).
+    // The next restart is immediate again (not 400 ms), and the one after it waits the
+    // shortest backoff.
     const launches = sim.world.launches.length;
     sim.chromeSays(killed);
-    await sim.advance(99, 1_000_000);
-    expect(sim.world.launches.length).toBe(launches);
-    await sim.advance(1, 1);
+    await sim.advance(0);
     expect(sim.world.launches.length).toBe(launches + 1);
+    expect(sim.state(i)).toBe('healthy');
+    sim.chromeSays(killed);
+    await sim.advance(99, 1_000_000);
+    expect(sim.world.launches.length).toBe(launches + 1);
+    await sim.advance(1, 1);
+    expect(sim.world.launches.length).toBe(launches + 2);
+  });
+
+  it('the first restart after a stable period is immediate: kill → relaunched with no simulated time passing', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    await sim.openTab('t-a');
+    sim.chromeSays(killed);
+    await sim.flush();
+    expect(i.getSnapshot().matches({ recovering: 'backoff' })).toBe(true);
+    const at = sim.clock.now();
+    await sim.advance(0);
+    expect(sim.clock.now()).toBe(at);
+    expect(sim.world.launches.length).toBe(2);
+    expect(sim.state(i)).toBe('healthy');
+    expect(sim.state(sim.tab('t-a'))).toBe('healthy');
   });
 });
 
