@@ -55,6 +55,7 @@ export class Runtime implements PageHost {
       stateDir,
       profileRoot: stateDir ? join(stateDir, 'profiles') : null,
       orphanGraceMs: persistence?.orphanGraceMs ?? 60_000,
+      memoryIntervalMs: this.defaults.memoryIntervalMs,
     });
     const logic = this.world.machines({
       onMemoryPressure: (id) => void this.relieveMemory(id),

@@ -10,7 +10,7 @@ import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, type TabEvent } from '../../machines/index.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import { ChromeInstance, type ChromeRecord, type InstanceGuard } from '../chrome/instance.js';
-import type { ProcessMemory } from '../chrome/memory.js';
+import { FleetSampler, type ProcessMemory } from '../chrome/memory.js';
 import type { TabHandle } from '../chrome/tab.js';
 import { errorMessage } from '../errors.js';
 
@@ -20,8 +20,10 @@ export interface WorldHooks {
   onInstanceFailed(instanceId: string, reason: string): void;
 }
 
-/** Detailed PSS/USS is read every this many cheap samples (smaps_rollup walks every mapping). */
+/** A group's PSS/USS is read at most every this many memory intervals (smaps_rollup walks
+ * every page table), and at most this many processes' of it per pass over the fleet. */
 const DETAILED_MEMORY_EVERY = 5;
+const DETAILED_READS_PER_PASS = 12;
 
 /** Environment marker of every process a runtime with a state dir starts (its value: the dir). */
 export const STATE_ENV = 'TABVISOR_STATE_DIR';
@@ -34,12 +36,17 @@ export interface WorldOptions {
   stateDir: string | null;
   /** How long a browser outlives a crashed runtime, waiting to be adopted. */
   orphanGraceMs: number;
+  /** The instances' memory sampling interval: the fleet's samples are one pass over /proc per interval. */
+  memoryIntervalMs?: number;
 }
 
 export class World {
   private readonly instances = new Map<string, ChromeInstance>();
   private readonly memory = new Map<string, ProcessMemory>();
-  private readonly samples = new Map<string, number>();
+  /** One pass over /proc per sampling interval for every browser (see memory.ts). */
+  private readonly sampler: FleetSampler;
+  /** The browser pid (= its process group) each instance was last sampled under. */
+  private readonly sampledGroup = new Map<string, number>();
   private readonly closing = new Map<string, Promise<void>>();
   /** Browsers recorded by the last runtime, waiting for their instance actor to adopt them. */
   private readonly adoptions = new Map<string, ChromeRecord>();
@@ -52,7 +59,11 @@ export class World {
     private readonly options: WorldOptions = { profileRoot: null, stateDir: null, orphanGraceMs: 0 },
     /** Timeout of the navigation that opens (or reopens) a tab at its URL. */
     private readonly openTimeoutMs = 30_000,
-  ) {}
+  ) {
+    const intervalMs = options.memoryIntervalMs ?? 2_000;
+    // A pass younger than most of an interval serves every instance's loop: one pass per tick.
+    this.sampler = new FleetSampler({ maxAgeMs: intervalMs * 0.75, detailedEveryMs: intervalMs * DETAILED_MEMORY_EVERY, detailedReadsPerPass: DETAILED_READS_PER_PASS });
+  }
 
   profileDirOf(instanceId: string): string | null {
     return this.options.profileRoot === null ? null : join(this.options.profileRoot, instanceId);
@@ -144,16 +155,21 @@ export class World {
     await instance.stop();
     this.instances.delete(instanceId);
     this.memory.delete(instanceId);
-    this.samples.delete(instanceId);
+    const group = this.sampledGroup.get(instanceId);
+    if (group !== undefined) this.sampler.forget(group);
+    this.sampledGroup.delete(instanceId);
   }
 
+  /** The instance's browser's memory from the fleet's latest pass over /proc (see memory.ts). */
   async sampleMemory(instanceId: string): Promise<{ privateBytes: number }> {
-    const instance = this.instance(instanceId);
-    const count = (this.samples.get(instanceId) ?? 0) + 1;
-    this.samples.set(instanceId, count);
-    if (count % DETAILED_MEMORY_EVERY === 1) this.memory.set(instanceId, await instance.detailedMemory());
-    const { privateBytes } = await instance.memory();
-    return { privateBytes };
+    const pid = this.instance(instanceId).pid;
+    if (pid === null) throw new Error('no browser runs');
+    const last = this.sampledGroup.get(instanceId);
+    if (last !== undefined && last !== pid) this.sampler.forget(last);
+    this.sampledGroup.set(instanceId, pid);
+    const sample = await this.sampler.sample(pid);
+    if (sample.detailed) this.memory.set(instanceId, sample.detailed);
+    return { privateBytes: sample.privateBytes };
   }
 
   /** Open (or reopen, same tab id) a target and load the tab's URL in it. */
