@@ -24,7 +24,7 @@ export interface InstanceRestore {
   failed: boolean;
   restarts: number;
   reason: string;
-  tabs: { tabId: string; url: string; title: string; evictable: boolean }[];
+  tabs: { tabId: string; url: string; title: string; evictable: boolean; firstProbeDelayMs?: number }[];
 }
 
 export interface InstanceInput {
@@ -32,6 +32,12 @@ export interface InstanceInput {
   options: InstanceOptions;
   /** Restored from a snapshot: the running browser is adopted if it can be, else relaunched. */
   restore?: InstanceRestore;
+  /**
+   * How long the probe loop waits before its first probe each time the browser is up (default:
+   * the probe interval). The runtime draws it at random within the interval, so that a fleet
+   * created or restored at once does not probe in lockstep.
+   */
+  firstProbeDelayMs?: number;
 }
 
 export interface InstanceContext extends RestartRecord {
@@ -52,6 +58,7 @@ export interface InstanceContext extends RestartRecord {
   /** Every restart since creation, manual ones included. */
   restarts: number;
   reason: string;
+  firstProbeDelayMs: number;
 }
 
 export interface InstanceRef {
@@ -70,7 +77,7 @@ export interface MemorySample {
 }
 
 export type InstanceEvent =
-  | { type: 'OPEN_TAB'; tabId: string; url: string; evictable?: boolean }
+  | { type: 'OPEN_TAB'; tabId: string; url: string; evictable?: boolean; firstProbeDelayMs?: number }
   | { type: 'CLOSE_TAB'; tabId: string; reason?: string }
   | { type: 'RESTART'; reason?: string }
   | { type: 'STOP'; reason?: string }
@@ -134,6 +141,7 @@ const instanceSetup = setup({
           evictable: event.evictable ?? false,
           probe: context.options.tabProbe,
           restart: context.options.restart,
+          firstProbeDelayMs: event.firstProbeDelayMs,
         },
       });
       enqueue.assign({ tabIds: [...context.tabIds, event.tabId] });
@@ -168,6 +176,7 @@ const instanceSetup = setup({
     restored: ({ context }) => context.restoring === 'adopt',
   },
   delays: {
+    firstProbeDelay: ({ context }) => context.firstProbeDelayMs,
     probeInterval: ({ context }) => context.options.probe.intervalMs,
     probeDeadline: ({ context }) => context.options.probe.deadlineMs,
     memoryInterval: ({ context }) => context.options.memoryIntervalMs,
@@ -181,8 +190,10 @@ const instanceSetup = setup({
 // states the protocol reports), a CDP probe with a deadline, and a memory sample of the
 // process tree. A switch of health leaves the watcher and both loops running.
 const probeRegion = instanceSetup.createStateConfig({
-  initial: 'waiting',
+  initial: 'offset',
   states: {
+    // The first probe comes after this instance's own offset, the next ones every interval.
+    offset: { after: { firstProbeDelay: 'probing' } },
     waiting: { after: { probeInterval: 'probing' } },
     probing: {
       invoke: {
@@ -286,6 +297,7 @@ export const instanceMachine = instanceSetup.createMachine({
           probe: input.options.tabProbe,
           restart: input.options.restart,
           restored: { title: tab.title },
+          firstProbeDelayMs: tab.firstProbeDelayMs,
         },
       });
       return tab.tabId;
@@ -295,6 +307,7 @@ export const instanceMachine = instanceSetup.createMachine({
     memoryBytes: null,
     overSoftLimit: false,
     ...freshRecord,
+    firstProbeDelayMs: input.firstProbeDelayMs ?? input.options.probe.intervalMs,
     restarts: input.restore?.restarts ?? 0,
     reason: input.restore
       ? input.restore.failed

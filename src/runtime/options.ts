@@ -82,6 +82,14 @@ export function defaultMaxInstances(defaults: InstanceDefaults): number {
   return Math.max(1, Math.floor((totalmem() * 0.8) / (defaults.hardMemoryMb * MB)));
 }
 
+/**
+ * A probe loop's first wait, drawn in (0, intervalMs]: each actor probes on its own phase, so
+ * hundreds of instances created or restored at once do not probe in the same instant.
+ */
+export function firstProbeDelayMs(intervalMs: number, random = Math.random()): number {
+  return Math.max(1, Math.ceil(intervalMs * (1 - random)));
+}
+
 /** The options an instance runs with: what its creator gave, the runtime's defaults for the rest. */
 export function instanceOptions(params: CreateInstanceParams, defaults: InstanceDefaults): InstanceOptions {
   return {

@@ -15,7 +15,7 @@ import { capacity, errorMessage, notFound, unavailable } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { relieveMemory } from './eviction.js';
 import { FleetView } from './fleet-view.js';
-import { defaultMaxInstances, instanceOptions, resolveDefaults, type CreateInstanceParams, type InstanceDefaults, type RuntimeOptions } from './options.js';
+import { defaultMaxInstances, firstProbeDelayMs, instanceOptions, resolveDefaults, type CreateInstanceParams, type InstanceDefaults, type RuntimeOptions } from './options.js';
 import { PageService, type PageHost } from './pages.js';
 import { SnapshotStore, type InstanceRecord, type SnapshotContent, type WriteResult } from './persistence.js';
 import { openStateDir, recordFleet } from './restore.js';
@@ -150,6 +150,7 @@ export class Runtime implements PageHost {
       type: 'CREATE_INSTANCE',
       instanceId,
       options: instanceOptions(params, this.defaults),
+      firstProbeDelayMs: firstProbeDelayMs(this.defaults.probe.intervalMs),
     });
     try {
       await this.settle(instanceId, (state) => (usableStates.has(state) ? 'ok' : state === 'failed' || state === 'stopped' ? 'fail' : undefined));
@@ -197,7 +198,7 @@ export class Runtime implements PageHost {
     if (count >= view.options.limits.maxTabs) throw capacity(`tab limit of instance ${instanceId} reached`, view.options.limits.maxTabs, count);
     const tabId = this.newId('t');
     this.pages.pool.warm();
-    this.send(instanceId, { type: 'OPEN_TAB', tabId, url, evictable });
+    this.send(instanceId, { type: 'OPEN_TAB', tabId, url, evictable, firstProbeDelayMs: firstProbeDelayMs(view.options.tabProbe.intervalMs) });
     await this.settle(tabId, (state) => (usableStates.has(state) ? 'ok' : state === 'failed' || state === 'stopped' ? 'fail' : undefined));
     return this.tab(tabId);
   }
@@ -286,11 +287,12 @@ export class Runtime implements PageHost {
       type: 'CREATE_INSTANCE',
       instanceId,
       options: record.options,
+      firstProbeDelayMs: firstProbeDelayMs(record.options.probe.intervalMs),
       restore: {
         failed: record.state === 'failed',
         restarts: record.restarts,
         reason: record.reason,
-        tabs: record.tabs.map(({ tabId, url, title, evictable }) => ({ tabId, url, title, evictable })),
+        tabs: record.tabs.map(({ tabId, url, title, evictable }) => ({ tabId, url, title, evictable, firstProbeDelayMs: firstProbeDelayMs(record.options.tabProbe.intervalMs) })),
       },
     });
     return this.settle(instanceId, (state) => (usableStates.has(state) || state === 'failed' ? 'ok' : state === 'stopped' ? 'fail' : undefined)).then(

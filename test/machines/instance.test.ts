@@ -91,6 +91,54 @@ describe('instance: health probe', () => {
   });
 });
 
+describe('instance: probes spread over the interval', () => {
+  it('the first probe comes after firstProbeDelayMs, the next ones every interval, and again so after a relaunch', async () => {
+    sim = new Sim();
+    sim.root.send({ type: 'CREATE_INSTANCE', instanceId: 'i-1', options: testOptions(), firstProbeDelayMs: 300 });
+    await sim.flush();
+    const i = sim.instance();
+    const probesAt: number[] = [];
+    const probed = () => {
+      while (probesAt.length < sim.world.probes.length) probesAt.push(sim.clock.now());
+    };
+    for (let t = 0; t < 2_500; t += 10) {
+      await sim.advance(10, 10);
+      probed();
+    }
+    expect(probesAt).toEqual([300, 1_300, 2_300]);
+    // A tab opened with its own offset probes on its own phase.
+    sim.instance().send({ type: 'OPEN_TAB', tabId: 't-a', url: 'https://a.test/', firstProbeDelayMs: 50 });
+    await sim.flush();
+    const tabOpenedAt = sim.clock.now();
+    await sim.advance(60, 10);
+    expect(sim.world.probes.filter((id) => id === 't-a')).toHaveLength(1);
+    expect(sim.tab('t-a').getSnapshot().context.firstProbeDelayMs).toBe(50);
+    expect(tabOpenedAt).toBe(2_500);
+    // The offset holds for each stretch of running: after a relaunch the first probe again
+    // comes 300 ms after the browser is up.
+    sim.chromeSays(killed);
+    await sim.advance(0);
+    expect(sim.state(i)).toBe('healthy');
+    const upAt = sim.clock.now();
+    const before = sim.world.probes.filter((id) => id === 'i-1').length;
+    await sim.advance(290, 10);
+    expect(sim.world.probes.filter((id) => id === 'i-1').length).toBe(before);
+    await sim.advance(10, 10);
+    expect(sim.world.probes.filter((id) => id === 'i-1').length).toBe(before + 1);
+    expect(sim.clock.now() - upAt).toBe(300);
+  });
+
+  it('without firstProbeDelayMs the first probe comes one interval after launch', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    expect(ctx(i).firstProbeDelayMs).toBe(testOptions().probe.intervalMs);
+    await sim.advance(999, 1);
+    expect(sim.world.probes).toEqual([]);
+    await sim.advance(1, 1);
+    expect(sim.world.probes).toEqual(['i-1']);
+  });
+});
+
 describe('instance: process and connection', () => {
   it.each([
     ['healthy', { type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' }, /browser exited \(signal SIGKILL\)/],
