@@ -59,7 +59,8 @@ export interface AdmissionOptions {
 
 export class Admission {
   readonly maxInstances: number;
-  readonly memoryReserveMb: number;
+  /** May be changed while the runtime runs (an operator's setting; tests raise it to trip the check). */
+  memoryReserveMb: number;
 
   constructor(options: AdmissionOptions = {}, private readonly readings: MachineReadings = liveReadings) {
     const { availableBytes, totalBytes } = readings.memory();

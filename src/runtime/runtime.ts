@@ -45,7 +45,7 @@ export class Runtime implements PageHost {
   private readonly store: SnapshotStore | null;
   private readonly calls = new TabCalls();
   /** The instance limit, the memory reserve and the fds, checked before any browser starts. */
-  private readonly admission: Admission;
+  readonly admission: Admission;
   private readonly warm: WarmPool | null;
   private closed: Promise<void> | null = null;
 
@@ -142,14 +142,15 @@ export class Runtime implements PageHost {
     return this.view.onTransition(listener);
   }
 
-  health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number; analysis: PoolStats } {
+  health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number; analysis: PoolStats; warm?: { size: number; ready: number; launching: number } } {
     const instances: Record<string, number> = {};
     let allHealthy = true;
     for (const view of this.view.instances()) {
       instances[view.state] = (instances[view.state] ?? 0) + 1;
       allHealthy &&= view.state === 'healthy';
     }
-    return { status: allHealthy ? 'ok' : 'degraded', instances, uptimeMs: Date.now() - this.startedAt, analysis: this.pages.pool.stats() };
+    const warm = this.warm && { size: this.warm.size, ready: this.warm.count - this.warm.launching, launching: this.warm.launching };
+    return { status: allHealthy ? 'ok' : 'degraded', instances, uptimeMs: Date.now() - this.startedAt, analysis: this.pages.pool.stats(), ...(warm ? { warm } : {}) };
   }
 
   snapshotStats(): SnapshotStore['stats'] | null {
@@ -171,6 +172,7 @@ export class Runtime implements PageHost {
       options: instanceOptions(params, this.defaults),
       firstProbeDelayMs: firstProbeDelayMs(this.defaults.probe.intervalMs),
     });
+    if (warm) this.warm?.refill();
     try {
       await this.settle(instanceId, (state) => (usableStates.has(state) ? 'ok' : state === 'failed' || state === 'stopped' ? 'fail' : undefined));
     } catch (error) {
@@ -335,6 +337,8 @@ export class Runtime implements PageHost {
     // A restored actor's first state is recovering: expected, not a warning.
     const level = to === 'failed' ? 'error' : (to === 'recovering' && from !== null) || to === 'degraded' ? 'warn' : 'info';
     this.log[level]({ actor, kind, from, to, reason }, 'transition');
+    // A stopped instance leaves room for the warm pool.
+    if (kind === 'instance' && to === 'stopped') this.warm?.refill();
     if (kind === 'tab' && !usableStates.has(to) && to !== 'spawning') {
       this.calls.abortAll(actor, unavailable(`tab ${actor} (${reason})`, to, 1_000));
     }

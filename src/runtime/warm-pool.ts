@@ -43,11 +43,11 @@ export class WarmPool {
     return this.launches.size;
   }
 
-  /** A ready browser (now no longer the pool's), or null if none is; the pool refills. */
+  /** A ready browser (now no longer the pool's), or null if none is. The caller refills the
+   * pool once the browser is counted as its instance's (so the limit sees it once). */
   take(): ChromeInstance | null {
     const taken = this.ready.shift();
     taken?.unwatch();
-    this.refill();
     return taken?.browser ?? null;
   }
 
