@@ -156,6 +156,8 @@ function pageSize(): number {
 }
 
 export interface ResidentMemory {
+  /** Resident set size: RSS. */
+  residentBytes: number;
   /** Resident anonymous memory (statm's resident less its file and shmem pages): RssAnon. */
   anonBytes: number;
 }
@@ -164,8 +166,8 @@ export interface ResidentMemory {
 export function readResidentSync(pid: ProcessRef): ResidentMemory | null {
   const text = readSync(`/proc/${pid}/statm`);
   if (text === null) return null;
-  const [, resident, shared] = text.split(' ').map(Number);
-  return { anonBytes: Math.max(0, ((resident ?? 0) - (shared ?? 0)) * pageSize()) };
+  const [, resident = 0, shared = 0] = text.split(' ').map(Number);
+  return { residentBytes: resident * pageSize(), anonBytes: Math.max(0, (resident - shared) * pageSize()) };
 }
 
 /**
