@@ -131,7 +131,7 @@ export default function agents(bench: Bench): Scenario {
     bench.defer(() => pages.close());
     const stateDir = mkdtempSync(join(tmpdir(), 'tabvisor-bench-agents-'));
     bench.defer(() => rmSync(stateDir, { recursive: true, force: true }));
-    const server = spawnServe(['--no-restore', '--state-dir', stateDir, '--log-level', 'warn']);
+    const server = spawnServe(['--no-restore', '--state-dir', stateDir]);
     bench.defer(async () => {
       if (server.child.exitCode !== null) return;
       server.child.kill('SIGTERM');

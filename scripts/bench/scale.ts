@@ -81,7 +81,7 @@ export default function scale(bench: Bench): Scenario {
   async function tabvisorStep(n: number, pageUrl: string): Promise<Record<string, unknown>> {
     const stateDir = mkdtempSync(join(tmpdir(), 'tabvisor-bench-scale-'));
     bench.defer(() => rmSync(stateDir, { recursive: true, force: true }));
-    const server = spawnServe(['--max-instances', String(n), '--no-restore', '--state-dir', stateDir, '--log-level', 'warn']);
+    const server = spawnServe(['--max-instances', String(n), '--no-restore', '--state-dir', stateDir]);
     const stop = async () => {
       if (server.child.exitCode !== null) return null;
       const t0 = performance.now();
