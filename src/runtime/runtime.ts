@@ -22,6 +22,7 @@ import { SnapshotStore, type InstanceRecord, type SnapshotContent, type WriteRes
 import { openStateDir, recordFleet } from './restore.js';
 import { TabCalls } from './tab-calls.js';
 import { usableStates, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
+import { indexSchedulerByActor } from './scheduler-index.js';
 import { WarmPool } from './warm-pool.js';
 import { World } from './world.js';
 import { waitAtMost } from '../wait.js';
@@ -70,6 +71,7 @@ export class Runtime implements PageHost {
     this.view.onTransition((t) => this.transitioned(t));
     this.view.onChange(() => this.store?.changed());
     this.root = createActor(logic, { inspect: this.view.inspect });
+    indexSchedulerByActor(this.root.system);
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
     this.root.start();
     this.warm = options.warm

@@ -1,0 +1,20 @@
+import { createActor, fromPromise, fromCallback } from 'xstate';
+import { instanceMachine, supervisorMachine, tabMachine } from '../machines/index.js';
+import { instanceDefaults, instanceOptions } from '../src/runtime/options.js';
+import { FleetView } from '../src/runtime/fleet-view.js';
+const N = Number(process.env.N ?? 100);
+const tab = tabMachine.provide({ actors: { openTarget: fromPromise(async () => ({ url: 'about:blank', title: '' })), reopenTarget: fromPromise(async () => ({ url: 'about:blank', title: '' })), probeTarget: fromPromise(async () => {}), watchTarget: fromCallback(() => () => {}) } });
+const instance = instanceMachine.provide({ actors: { tab, launchChrome: fromPromise(async () => ({ pid: 1, launchMs: 1 })), adoptChrome: fromPromise(async () => ({ pid: 1, launchMs: 1 })), killChrome: fromPromise(async () => {}), stopChrome: fromPromise(async () => {}), probeChrome: fromPromise(async () => {}), sampleMemory: fromPromise(async () => ({ privateBytes: 1 })), watchChrome: fromCallback(() => () => {}) } });
+const view = new FleetView();
+const root = createActor(supervisorMachine.provide({ actors: { instance } }), process.env.INSPECT ? { inspect: view.inspect } : {});
+if (process.env.INDEX) (await import('../src/runtime/scheduler-index.js')).indexSchedulerByActor(root.system as never);
+root.start();
+for (let i = 0; i < N; i++) { root.send({ type: 'CREATE_INSTANCE', instanceId: `i-${i}`, options: instanceOptions({}, instanceDefaults), firstProbeDelayMs: Math.ceil(Math.random()*2000) } as never); }
+await new Promise(r => setTimeout(r, 100));
+for (let i = 0; i < N; i++) (root.system.get(`i-${i}`) as any).send({ type: 'OPEN_TAB', tabId: `t-${i}`, url: 'about:blank', firstProbeDelayMs: Math.ceil(Math.random()*2000) });
+await new Promise(r => setTimeout(r, 3000));
+const a = process.cpuUsage(); const t = performance.now();
+await new Promise(r => setTimeout(r, 10000));
+const b = process.cpuUsage(a);
+console.log(`xstate only, ${N} instances + tabs, inspect=${!!process.env.INSPECT}: ${(((b.user + b.system) / 1000) / (performance.now() - t) * 100).toFixed(2)} % of a core; per probe ${(((b.user+b.system)/1000)/(N*2*5)).toFixed(3)} ms (memory samples too)`);
+root.stop();
