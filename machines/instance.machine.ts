@@ -13,7 +13,7 @@ export interface InstanceRestore {
   failed: boolean;
   restarts: number;
   reason: string;
-  tabs: { tabId: string; url: string; title: string; evictable: boolean }[];
+  tabs: { tabId: string; url: string; title: string; evictable: boolean; firstProbeDelayMs?: number }[];
 }
 
 export interface InstanceInput {
@@ -21,6 +21,12 @@ export interface InstanceInput {
   options: InstanceOptions;
   /** Restored from a snapshot: the running browser is adopted if it can be, else relaunched. */
   restore?: InstanceRestore;
+  /**
+   * How long the probe loop waits before its first probe each time the browser is up (default:
+   * the probe interval). The runtime draws it at random within the interval, so that a fleet
+   * created or restored at once does not probe in lockstep.
+   */
+  firstProbeDelayMs?: number;
 }
 
 export interface InstanceContext extends RestartRecord {
@@ -41,6 +47,7 @@ export interface InstanceContext extends RestartRecord {
   /** Every restart since creation, manual ones included. */
   restarts: number;
   reason: string;
+  firstProbeDelayMs: number;
 }
 
 export interface InstanceRef {
@@ -59,7 +66,7 @@ export interface MemorySample {
 }
 
 export type InstanceEvent =
-  | { type: 'OPEN_TAB'; tabId: string; url: string; evictable?: boolean }
+  | { type: 'OPEN_TAB'; tabId: string; url: string; evictable?: boolean; firstProbeDelayMs?: number }
   | { type: 'CLOSE_TAB'; tabId: string; reason?: string }
   | { type: 'RESTART'; reason?: string }
   | { type: 'STOP'; reason?: string }
@@ -123,6 +130,7 @@ const instanceSetup = setup({
           evictable: event.evictable ?? false,
           probe: context.options.tabProbe,
           restart: context.options.restart,
+          firstProbeDelayMs: event.firstProbeDelayMs,
         },
       });
       enqueue.assign({ tabIds: [...context.tabIds, event.tabId] });
@@ -157,6 +165,7 @@ const instanceSetup = setup({
     restored: ({ context }) => context.restoring === 'adopt',
   },
   delays: {
+    firstProbeDelay: ({ context }) => context.firstProbeDelayMs,
     probeInterval: ({ context }) => context.options.probe.intervalMs,
     probeDeadline: ({ context }) => context.options.probe.deadlineMs,
     memoryInterval: ({ context }) => context.options.memoryIntervalMs,
@@ -170,8 +179,10 @@ const instanceSetup = setup({
 // states the protocol reports), a CDP probe with a deadline, and a memory sample of the
 // process tree. A switch of health leaves the watcher and both loops running.
 const probeRegion = instanceSetup.createStateConfig({
-  initial: 'waiting',
+  initial: 'offset',
   states: {
+    // The first probe comes after this instance's own offset, the next ones every interval.
+    offset: { after: { firstProbeDelay: 'probing' } },
     waiting: { after: { probeInterval: 'probing' } },
     probing: {
       invoke: {
@@ -275,6 +286,7 @@ export const instanceMachine = instanceSetup.createMachine({
           probe: input.options.tabProbe,
           restart: input.options.restart,
           restored: { title: tab.title },
+          firstProbeDelayMs: tab.firstProbeDelayMs,
         },
       });
       return tab.tabId;
@@ -284,6 +296,7 @@ export const instanceMachine = instanceSetup.createMachine({
     memoryBytes: null,
     overSoftLimit: false,
     ...policy.freshRecord,
+    firstProbeDelayMs: input.firstProbeDelayMs ?? input.options.probe.intervalMs,
     restarts: input.restore?.restarts ?? 0,
     reason: input.restore
       ? input.restore.failed

@@ -11,12 +11,13 @@ export const restartPolicySchema = z.object({
   /** More than this many restarts inside `windowMs` moves the actor to `failed`. */
   maxRestarts: z.number().int().min(0).max(1_000),
   windowMs: ms.min(1),
-  /** Backoff before restart n (0-based) is min(capMs, minMs·2ⁿ), less up to `jitter` of it. */
+  /** The first restart after `stableMs` healthy is immediate; the backoff before the n-th one
+   * after it (n ≥ 2) is min(backoffMaxMs, backoffMinMs·2ⁿ⁻²), less up to `jitter` of it. */
   backoffMinMs: ms,
   backoffMaxMs: ms,
   /** Fraction (0..1) of the delay that is randomised away, so a fleet does not restart in lockstep. */
   jitter: z.number().min(0).max(1),
-  /** Time spent healthy after which the backoff exponent is reset to 0. */
+  /** Time spent healthy after which the backoff exponent is reset (the next restart is immediate). */
   stableMs: ms,
 });
 export type RestartPolicy = z.infer<typeof restartPolicySchema>;

@@ -54,9 +54,15 @@ export function intensityExceeded(record: RestartRecord, policy: RestartPolicy):
   return record.restartsInWindow > policy.maxRestarts;
 }
 
-/** The backoff before the restart the record has just counted. */
+/**
+ * The backoff before the restart the record has just counted. The first restart after a stable
+ * period (or an operator's) is immediate, as OTP restarts a child at once and leaves crash
+ * loops to the intensity limit; the backoff starts with the second restart since then, at
+ * `backoffMinMs`, and doubles from there.
+ */
 export function restartBackoffMs(record: RestartRecord, policy: RestartPolicy, random = Math.random()): number {
-  return backoffDelayMs(Math.max(0, record.attempt - 1), policy, random);
+  if (record.attempt <= 1) return 0;
+  return backoffDelayMs(record.attempt - 2, policy, random);
 }
 
 /**

@@ -11,7 +11,7 @@ export interface SupervisorContext {
 }
 
 export type SupervisorEvent =
-  | { type: 'CREATE_INSTANCE'; instanceId: string; options: InstanceOptions; restore?: InstanceRestore }
+  | { type: 'CREATE_INSTANCE'; instanceId: string; options: InstanceOptions; restore?: InstanceRestore; firstProbeDelayMs?: number }
   | { type: 'STOP_INSTANCE'; instanceId: string }
   | { type: 'SHUTDOWN' }
   | InstanceParentEvent;
@@ -71,7 +71,7 @@ export const supervisorMachine = setup({
               // Registered in the actor system under its id: the runtime finds any instance
               // or tab with system.get(id).
               systemId: event.instanceId,
-              input: { instanceId: event.instanceId, options: event.options, restore: event.restore },
+              input: { instanceId: event.instanceId, options: event.options, restore: event.restore, firstProbeDelayMs: event.firstProbeDelayMs },
             });
             enqueue.assign({ instanceIds: [...context.instanceIds, event.instanceId] });
           }),

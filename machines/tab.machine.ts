@@ -16,6 +16,9 @@ export interface TabInput {
   /** Restored from a snapshot: the tab waits for its instance, then its target is found again
    * (adopted browser) or reopened at `url` (relaunched one), under the same id. */
   restored?: { title: string };
+  /** How long the probe loop waits before its first probe each time the target is up (default:
+   * the probe interval); drawn at random by the runtime, so that tabs do not probe in lockstep. */
+  firstProbeDelayMs?: number;
 }
 
 export interface TabContext extends TabInput, RestartRecord {
@@ -94,6 +97,7 @@ const tabSetup = setup({
     restored: ({ context }) => context.restored !== undefined,
   },
   delays: {
+    firstProbeDelay: ({ context }) => context.firstProbeDelayMs ?? context.probe.intervalMs,
     probeInterval: ({ context }) => context.probe.intervalMs,
     probeDeadline: ({ context }) => context.probe.deadlineMs,
     backoff: ({ context }) => policy.restartBackoffMs(context, context.restart),
@@ -105,8 +109,10 @@ const tabSetup = setup({
 // renderer round trip on an interval, with a deadline that a busy or frozen main thread misses.
 // A switch of health leaves the watcher and the probe loop running.
 const probeRegion = tabSetup.createStateConfig({
-  initial: 'waiting',
+  initial: 'offset',
   states: {
+    // The first probe comes after this tab's own offset, the next ones every interval.
+    offset: { after: { firstProbeDelay: 'probing' } },
     waiting: { after: { probeInterval: 'probing' } },
     probing: {
       invoke: {

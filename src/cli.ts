@@ -23,11 +23,18 @@ const ms = (value: string) => {
   return n;
 };
 
-const count = (value: string) => {
+const megabytes = (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('expected a whole number from 1 to 256');
+  if (!Number.isInteger(n) || n < 0 || n > 16_777_216) throw new InvalidArgumentError('expected megabytes (0 to 16777216)');
   return n;
 };
+
+const boundedCount = (value: string, max: number, min = 1) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+  return n;
+};
+const count = (value: string) => boundedCount(value, 256);
 
 program
   .command('serve')
@@ -39,11 +46,13 @@ program
   .option('--orphan-grace-ms <ms>', 'how long browsers outlive a crashed runtime, waiting to be adopted', ms, 60_000)
   .option('--log-level <level>', 'pino level', process.env.TABVISOR_LOG_LEVEL ?? 'info')
   .option('--analysis-threads <n>', 'worker threads for page analysis (default: one per CPU)', count)
-  .option('--max-instances <n>', 'instances allowed at once (default: from memory, 80 % of RAM over each hard limit)', count)
+  .option('--max-instances <n>', 'instances allowed at once (default: the memory available at start above the reserve, at 150 MB an instance)', (v) => boundedCount(v, 100_000))
+  .option('--memory-reserve-mb <mb>', 'memory kept free: instance.create is refused when less is available (default: 10 % of RAM, at least 512)', megabytes)
+  .option('--warm <n>', 'launched, idle browsers kept ready for instance.create (default 0)', (v) => boundedCount(v, 1_000, 0))
   .option('--token <token>', 'require this token of every client (Bearer or ?token=); required beyond loopback', process.env.TABVISOR_TOKEN)
   .option('--allow-origin <origin...>', 'browser origins allowed to connect (default: none)')
   .option('--allow-scheme <scheme...>', 'URL schemes tabs may go to besides http:, https:, data: and about:blank (e.g. file:)')
-  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[] }) => {
+  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; memoryReserveMb?: number; warm?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[] }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
@@ -55,6 +64,8 @@ program
         logTap,
         analysis: { threads: opts.analysisThreads },
         maxInstances: opts.maxInstances,
+        memoryReserveMb: opts.memoryReserveMb,
+        warm: opts.warm,
         persistence: { stateDir: opts.stateDir, restore: opts.restore, orphanGraceMs: opts.orphanGraceMs },
         server: {
           token: opts.token || undefined,

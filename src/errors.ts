@@ -34,8 +34,10 @@ export const notFound = (what: string, data: { instanceId?: string; tabId?: stri
 export const unavailable = (what: string, state: string, retryAfterMs?: number) =>
   new TabvisorError(ErrorCode.Unavailable, `${what} is ${state}`, retryAfterMs === undefined ? { state } : { state, retryAfterMs });
 
-export const capacity = (message: string, limit: number, value: number) =>
-  new TabvisorError(ErrorCode.Capacity, message, { limit, value });
+/** -32001 `{ limit, value }`, with `resource` naming what ran out when it is not plain from the method
+ * ('instances', 'memory', 'fds', 'tabs'). */
+export const capacity = (message: string, limit: number, value: number, resource?: string) =>
+  new TabvisorError(ErrorCode.Capacity, message, resource === undefined ? { limit, value } : { limit, value, resource });
 
 export const forbidden = (reason: string) => new TabvisorError(ErrorCode.Forbidden, reason, { reason });
 

@@ -19,6 +19,10 @@ export interface TabvisorOptions {
   binary?: ChromeBinary;
   defaults?: Partial<InstanceDefaults>;
   maxInstances?: number;
+  /** Memory kept free of new browsers (MB); default 10 % of RAM, at least 512. */
+  memoryReserveMb?: number;
+  /** Launched, idle browsers kept ready for instance.create; default 0. */
+  warm?: number;
   /** The analysis worker pool (threads, idle timeout, queue bound). */
   analysis?: AnalysisPoolOptions;
   /** Snapshot the fleet into a state dir and restore it on start (off without it). */
@@ -46,6 +50,8 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
     log,
     defaults: options.defaults,
     maxInstances: options.maxInstances,
+    memoryReserveMb: options.memoryReserveMb,
+    warm: options.warm,
     analysis: options.analysis,
     persistence: options.persistence,
     version: packageVersion(),

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { Page } from 'puppeteer-core';
 import { liveGroupMembers } from '../../src/chrome/launch.js';
-import { processTree, readProcessMemory, type ProcessMemory } from '../../src/chrome/memory.js';
+import { readProcessMemory, type ProcessMemory } from '../../src/chrome/memory.js';
 import { connect, type EventMessage, type ParamsOf, type TabvisorClient } from '../../src/client/index.js';
 import { startTabvisor } from '../../src/index.js';
 import type { Bench, Scenario } from './run.js';
@@ -41,7 +41,7 @@ const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => {
 
 type TreeMemory = ProcessMemory & { processes: number };
 async function treeMemory(pid: number): Promise<TreeMemory> {
-  const pids = await processTree(pid);
+  const pids = await liveGroupMembers(pid); // the browser's process group: every Chrome process of it
   return { ...(await readProcessMemory(pids)), processes: pids.length };
 }
 /** Median of three readings 250 ms apart: one reading can catch a GC or a tab mid-teardown. */

@@ -57,6 +57,9 @@ const scenarios: Record<string, () => Promise<ScenarioModule>> = {
   analysis: () => import('./analysis.js'),
   restore: () => import('./restore.js'),
   load: () => import('./load.js'),
+  'idle-flags': () => import('./idle-flags.js'),
+  scale: () => import('./scale.js'),
+  agents: () => import('./agents.js'),
 };
 
 /** Which code is measured: the commit, and the files of src/ and machines/ that differ from it

@@ -7,7 +7,6 @@ import { waitAtMost, withDeadline } from '../wait.js';
 import type { ChromeBinary } from './find.js';
 import { Keeper } from './keeper.js';
 import { killProcessGroup, launchChrome, removeProfile, type ChromeProcess, type ExitInfo } from './launch.js';
-import { processTree, readPrivateFootprint, readProcessMemory, type ProcessMemory } from './memory.js';
 import { groupIsOurs, isSameProcess, type ProcessIdentity } from './process-identity.js';
 import { readArgv } from './proc.js';
 import { TabHandle } from './tab.js';
@@ -50,14 +49,11 @@ export interface OpenedTab {
 /** An adopted browser must answer within this; a frozen or foreign endpoint is not adopted. */
 const ADOPT_TIMEOUT_MS = 3_000;
 
-const TREE_TTL_MS = 5_000;
-
 export class ChromeInstance {
   private connection: Connection | null = null;
   /** Connections whose browser or keeper may still be running, until kill() has ended both
    * (a forced exit in the middle of a kill must still reach them). */
   private readonly live = new Set<Connection>();
-  private treeCache: { pid: number; pids: number[]; at: number } | null = null;
   readonly tabs = new Map<string, TabHandle>();
   /** Targets of an adopted browser not yet claimed by their tab actors. */
   private readonly adoptable = new Map<string, Target>();
@@ -277,29 +273,6 @@ export class ChromeInstance {
     };
   }
 
-  async memory(): Promise<{ privateBytes: number; pids: number[] }> {
-    const pids = await this.tree();
-    return { privateBytes: await readPrivateFootprint(pids), pids };
-  }
-
-  async detailedMemory(): Promise<ProcessMemory> {
-    return readProcessMemory(await this.tree());
-  }
-
-  /**
-   * The browser's process tree. pidtree runs `ps` each time, so the list is reused for a few
-   * seconds; opening a tab (the usual way a renderer appears) drops it at once.
-   */
-  private async tree(): Promise<number[]> {
-    const pid = this.pid;
-    if (pid === null) return [];
-    const cached = this.treeCache;
-    if (cached && cached.pid === pid && performance.now() - cached.at < TREE_TTL_MS) return cached.pids;
-    const pids = await processTree(pid);
-    this.treeCache = { pid, pids, at: performance.now() };
-    return pids;
-  }
-
   /** Kill the whole tree; the profile stays (a relaunch reuses cookies and storage). */
   async kill(): Promise<void> {
     const connection = this.connection;
@@ -359,7 +332,6 @@ export class ChromeInstance {
     const existing = target ? await target.page().catch(() => null) : null;
     const tab = await TabHandle.open(this.browser, tabId, existing ?? undefined);
     this.tabs.set(tabId, tab);
-    this.treeCache = null;
     return { tab, adopted: existing !== null };
   }
 

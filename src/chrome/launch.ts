@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { ChromeBinary } from './find.js';
 import { identify, type ProcessIdentity } from './process-identity.js';
-import { listPids, readStat } from './proc.js';
+import { readProcessTable, readStatSync } from './proc.js';
 
 /** Marker put in Chrome's environment: every process of the tree inherits it, so a leak
  * check (or a reaper) can find the whole tree even after the browser process itself died. */
@@ -199,7 +199,11 @@ async function waitForEndpoint(
   });
 }
 
-/** SIGKILL to the whole process group, then wait until no live member is left. */
+/**
+ * SIGKILL to the whole process group, then wait until no live member is left. The members
+ * are found with one pass over the process table; then only they are watched (a group that
+ * has been sent SIGKILL forks no new member), and one last pass confirms the group is empty.
+ */
 export async function killProcessGroup(pgid: number, timeoutMs = 5_000): Promise<void> {
   try {
     process.kill(-pgid, 'SIGKILL');
@@ -207,20 +211,23 @@ export async function killProcessGroup(pgid: number, timeoutMs = 5_000): Promise
     // ESRCH: the group is already gone
   }
   const deadline = Date.now() + timeoutMs;
-  while ((await liveGroupMembers(pgid)).length > 0) {
+  let members = await liveGroupMembers(pgid);
+  while (members.length > 0) {
     if (Date.now() > deadline) throw new Error(`process group ${pgid} still alive ${timeoutMs} ms after SIGKILL`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 5));
+    members = members.filter((pid) => isLiveMember(pid, pgid));
+    if (!members.length) members = await liveGroupMembers(pgid);
   }
+}
+
+function isLiveMember(pid: number, pgid: number): boolean {
+  const stat = readStatSync(pid);
+  return stat !== null && stat.pgid === pgid && stat.state !== 'Z';
 }
 
 /** Pids in the group that are not zombies (a zombie holds no memory and is reaped by its parent). */
 export async function liveGroupMembers(pgid: number): Promise<number[]> {
-  const members: number[] = [];
-  for (const pid of await listPids()) {
-    const stat = await readStat(pid);
-    if (stat?.pgid === pgid && stat.state !== 'Z') members.push(pid);
-  }
-  return members;
+  return (await readProcessTable()).filter((p) => p.pgid === pgid && p.state !== 'Z').map((p) => p.pid);
 }
 
 /** Remove a profile dir; Chrome may still be flushing into it for a moment after a kill. */

@@ -1,7 +1,17 @@
-// Memory of a Chrome instance = its whole process tree, read from /proc. Never summed RSS:
-// Chrome's processes share most of their pages, so RSS counts the same memory many times.
-import pidtree from 'pidtree';
-import { readSmapsRollup, readStatus } from './proc.js';
+// Memory of the fleet's browsers, read from /proc. One pass over the process table per
+// sampling tick serves the whole fleet: each browser's process group (Chrome is launched as the
+// leader of its own group and every helper stays in it) is found from one listing of /proc,
+// with no process spawned, so the cost per idle instance is flat. Never summed RSS: Chrome's
+// processes share most of their pages, so RSS counts the same memory many times.
+import {
+  listPidsSync,
+  readProcessTable,
+  readResidentSync,
+  readSmapsRollup,
+  readSmapsRollupSync,
+  SYNC_BATCH,
+  yieldToLoop,
+} from './proc.js';
 
 export interface ProcessMemory {
   /** Proportional set size: shared pages divided among the processes that map them. */
@@ -10,31 +20,7 @@ export interface ProcessMemory {
   ussBytes: number;
 }
 
-/** The pid and all its descendants that are still alive. */
-export async function processTree(pid: number): Promise<number[]> {
-  try {
-    return await pidtree(pid, { root: true });
-  } catch {
-    // pidtree rejects when the root is gone; an empty tree is the honest answer.
-    return [];
-  }
-}
-
-/**
- * Chrome's own "private footprint" (RssAnon + VmSwap from /proc/PID/status), summed over the
- * tree: cheap enough for the frequent limit check, close to what Chrome's task manager shows.
- */
-export async function readPrivateFootprint(pids: number[]): Promise<number> {
-  const parts = await Promise.all(
-    pids.map(async (pid) => {
-      const status = await readStatus(pid);
-      return status ? status.rssAnonBytes + status.vmSwapBytes : 0;
-    }),
-  );
-  return parts.reduce((a, b) => a + b, 0);
-}
-
-/** PSS and USS of the tree from /proc/PID/smaps_rollup (one kernel walk per process). */
+/** PSS and USS of some processes from /proc/PID/smaps_rollup (one kernel walk per process). */
 export async function readProcessMemory(pids: number[]): Promise<ProcessMemory> {
   const parts = await Promise.all(
     pids.map(async (pid) => {
@@ -47,4 +33,158 @@ export async function readProcessMemory(pids: number[]): Promise<ProcessMemory> 
     pssBytes: 0,
     ussBytes: 0,
   });
+}
+
+export interface GroupMemory {
+  /** Live members of the process group at the last pass. */
+  pids: number[];
+  /**
+   * Chrome's own "private footprint" (resident anonymous memory plus swap) summed over the
+   * group: close to what Chrome's task manager shows, and cheap enough for every limit check.
+   */
+  privateBytes: number;
+  /** PSS and USS of the group at its last detailed read; null until one was made. */
+  detailed: ProcessMemory | null;
+}
+
+export interface FleetSamplerOptions {
+  /** A pass younger than this serves every request: the fleet's memory loops share one pass. */
+  maxAgeMs: number;
+  /** A group's PSS and USS (smaps_rollup) are read again at most this often. */
+  detailedEveryMs: number;
+  /**
+   * smaps_rollup reads per pass at most, groups whose figures are oldest first, a group read
+   * whole: smaps_rollup walks a process's page tables (~1.7 ms of CPU for an idle headless
+   * shell process, measured), so a large fleet's PSS is refreshed at a bounded cost rather than
+   * at a cost that grows with it.
+   */
+  detailedReadsPerPass: number;
+}
+
+interface Group {
+  memory: GroupMemory | null;
+  /** performance.now() of the last detailed read (-Infinity: never). */
+  detailedAt: number;
+  /** Swap of each member at the last detailed read: statm does not say. */
+  swapBytes: Map<number, number>;
+}
+
+/**
+ * Without a pass for this long the pid → group map is read afresh: a pid is not handed out
+ * again within seconds (the kernel allocates them in order up to pid_max), but it may be
+ * after a long pause.
+ */
+const PGID_MAP_TTL_MS = 10_000;
+
+/** The fleet's memory, one pass over /proc for every group sampled (see the top of the file). */
+export class FleetSampler {
+  private readonly groups = new Map<number, Group>();
+  /** pid → process group of every live process at the last pass; only new pids are read. */
+  private pgidOf = new Map<number, number>();
+  private lastPassAt = -Infinity;
+  private running: Promise<void> | null = null;
+  /** Passes made so far (tests count them). */
+  passes = 0;
+
+  constructor(private readonly options: FleetSamplerOptions) {}
+
+  /**
+   * The memory of the process group `pgid` (a browser's pid) from the latest pass, making a
+   * new one if that is older than `maxAgeMs` or did not include this group yet. Concurrent
+   * requests share one pass.
+   */
+  async sample(pgid: number): Promise<GroupMemory> {
+    let group = this.groups.get(pgid);
+    if (!group) {
+      group = { memory: null, detailedAt: -Infinity, swapBytes: new Map() };
+      this.groups.set(pgid, group);
+    }
+    if (!group.memory || performance.now() - this.lastPassAt >= this.options.maxAgeMs) await this.pass();
+    // A group added while a pass ran is not in it: one more pass then.
+    if (!group.memory) await this.pass();
+    return group.memory ?? { pids: [], privateBytes: 0, detailed: null };
+  }
+
+  /** The group's memory as last sampled, without a pass. */
+  latest(pgid: number): GroupMemory | undefined {
+    return this.groups.get(pgid)?.memory ?? undefined;
+  }
+
+  /** Stop sampling a group (its browser is gone). */
+  forget(pgid: number): void {
+    this.groups.delete(pgid);
+  }
+
+  private pass(): Promise<void> {
+    // Started after the current turn's other requests have joined (a fleet's loops often fire
+    // together), so that one pass reads them all.
+    this.running ??= Promise.resolve()
+      .then(() => this.readFleet())
+      .finally(() => (this.running = null));
+    return this.running;
+  }
+
+  private async readFleet(): Promise<void> {
+    const started = performance.now();
+    // The groups asked for so far; one added while this pass runs waits for the next.
+    const sampled = [...this.groups];
+    const pids = listPidsSync();
+    const fresh = started - this.lastPassAt > PGID_MAP_TTL_MS;
+    const known = fresh ? new Map<number, number>() : this.pgidOf;
+    const table = await readProcessTable(pids.filter((pid) => !known.has(pid)));
+    const pgidOf = new Map<number, number>();
+    for (const pid of pids) {
+      const pgid = known.get(pid);
+      if (pgid !== undefined) pgidOf.set(pid, pgid);
+    }
+    for (const entry of table) if (entry.state !== 'Z') pgidOf.set(entry.pid, entry.pgid);
+    this.pgidOf = pgidOf;
+
+    const members = new Map<number, number[]>();
+    const wanted = new Set(sampled.map(([pgid]) => pgid));
+    for (const [pid, pgid] of pgidOf) if (wanted.has(pgid)) members.set(pgid, [...(members.get(pgid) ?? []), pid]);
+
+    // Which groups get a detailed read this pass: the oldest first, within the budget.
+    const due = sampled
+      .filter(([, g]) => started - g.detailedAt >= this.options.detailedEveryMs)
+      .sort(([, a], [, b]) => a.detailedAt - b.detailedAt);
+    const detailNow = new Set<number>();
+    let budget = this.options.detailedReadsPerPass;
+    for (const [pgid] of due) {
+      const size = members.get(pgid)?.length ?? 0;
+      if (detailNow.size > 0 && size > budget) break;
+      detailNow.add(pgid);
+      budget -= size;
+    }
+
+    let reads = 0;
+    for (const [pgid, group] of sampled) {
+      const live: number[] = [];
+      let privateBytes = 0;
+      for (const pid of members.get(pgid) ?? []) {
+        if (++reads % SYNC_BATCH === 0) await yieldToLoop();
+        const resident = readResidentSync(pid);
+        if (!resident || resident.anonBytes === 0) continue; // gone, or a zombie: it holds nothing
+        live.push(pid);
+        privateBytes += resident.anonBytes + (group.swapBytes.get(pid) ?? 0);
+      }
+      let detailed = group.memory?.detailed ?? null;
+      if (detailNow.has(pgid)) {
+        detailed = { pssBytes: 0, ussBytes: 0 };
+        group.swapBytes.clear();
+        for (const pid of live) {
+          await yieldToLoop();
+          const rollup = readSmapsRollupSync(pid);
+          if (!rollup) continue;
+          detailed.pssBytes += rollup.pssBytes;
+          detailed.ussBytes += rollup.privateCleanBytes + rollup.privateDirtyBytes;
+          group.swapBytes.set(pid, rollup.swapBytes);
+        }
+        group.detailedAt = started;
+      }
+      group.memory = { pids: live, privateBytes, detailed };
+    }
+    this.lastPassAt = performance.now();
+    this.passes++;
+  }
 }

@@ -1,7 +1,7 @@
-// The one reader of /proc: which processes exist, what the kernel says of each (stat, status,
-// smaps_rollup, environ, cmdline) and of this process's open fds, the machine's CPU time and
-// the boot id. A process can exit between a listing and any read of it, so a read of a
-// process that is gone answers null, never throws.
+// The one reader of /proc: which processes exist, what the kernel says of each (stat, statm,
+// status, smaps_rollup, environ, cmdline) and of this process's open fds and fd limit, the
+// machine's CPU time, available memory and the boot id. A process can exit between a listing
+// and any read of it, so a read of a process that is gone answers null, never throws.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 
@@ -30,6 +30,23 @@ function readSync(path: string): string | null {
 export async function listPids(): Promise<number[]> {
   return (await readdir('/proc')).filter(isPid).map(Number);
 }
+
+/** The same, read synchronously (one getdents walk of /proc: cheap). */
+export function listPidsSync(): number[] {
+  return readdirSync('/proc').filter(isPid).map(Number);
+}
+
+/**
+ * A small /proc file costs ~10–25 µs of CPU to read synchronously and ~140 µs through the
+ * thread pool (open, read and close each a hop), measured on this project's VM; a pass over
+ * the thousands of processes of a large fleet is read synchronously, in batches of this many
+ * files with a turn of the event loop between them, so that it never holds the loop for more
+ * than about a millisecond.
+ */
+export const SYNC_BATCH = 64;
+
+/** A turn of the event loop, between two batches of synchronous reads. */
+export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface ProcessStat {
   /** R, S, D, T, Z, … */
@@ -62,28 +79,34 @@ export async function readStat(pid: ProcessRef): Promise<ProcessStat | null> {
   return text ? parseStat(text) : null;
 }
 
+export function readStatSync(pid: ProcessRef): ProcessStat | null {
+  const text = readSync(`/proc/${pid}/stat`);
+  return text ? parseStat(text) : null;
+}
+
+export interface ProcessEntry extends ProcessStat {
+  pid: number;
+}
+
+/**
+ * The process table: one pass over /proc/PID/stat for every PID (zombies included), or over `pids` only.
+ * Read in synchronous batches (see SYNC_BATCH).
+ */
+export async function readProcessTable(pids: readonly number[] = listPidsSync()): Promise<ProcessEntry[]> {
+  const table: ProcessEntry[] = [];
+  for (let i = 0; i < pids.length; i++) {
+    if (i > 0 && i % SYNC_BATCH === 0) await yieldToLoop();
+    const pid = pids[i] as number;
+    const stat = readStatSync(pid);
+    if (stat) table.push({ pid, ...stat });
+  }
+  return table;
+}
+
 /** A field of /proc/PID/status or smaps_rollup (`Name:   1234 kB`), in bytes; 0 if absent. */
 function kBField(text: string, field: string): number {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
   return match ? Number(match[1]) * 1024 : 0;
-}
-
-export interface ProcessStatus {
-  /** Resident anonymous memory: what the process wrote itself, not file pages. */
-  rssAnonBytes: number;
-  vmSwapBytes: number;
-  threads: number;
-}
-
-/** /proc/PID/status: the fields tabvisor reads. */
-export async function readStatus(pid: ProcessRef): Promise<ProcessStatus | null> {
-  const text = await read(pid, 'status');
-  if (text === null) return null;
-  return {
-    rssAnonBytes: kBField(text, 'RssAnon'),
-    vmSwapBytes: kBField(text, 'VmSwap'),
-    threads: Number(/^Threads:\s+(\d+)/m.exec(text)?.[1] ?? 0),
-  };
 }
 
 export interface MemoryRollup {
@@ -91,13 +114,60 @@ export interface MemoryRollup {
   pssBytes: number;
   privateCleanBytes: number;
   privateDirtyBytes: number;
+  swapBytes: number;
 }
 
-/** /proc/PID/smaps_rollup (one kernel walk of the process's mappings). */
+function parseRollup(text: string): MemoryRollup {
+  return {
+    pssBytes: kBField(text, 'Pss'),
+    privateCleanBytes: kBField(text, 'Private_Clean'),
+    privateDirtyBytes: kBField(text, 'Private_Dirty'),
+    swapBytes: kBField(text, 'Swap'),
+  };
+}
+
+/**
+ * /proc/PID/smaps_rollup (one kernel walk of the process's page tables: ~1.7 ms of CPU for an
+ * idle headless shell process, measured; a hundred times a small file's cost).
+ */
 export async function readSmapsRollup(pid: ProcessRef): Promise<MemoryRollup | null> {
   const text = await read(pid, 'smaps_rollup');
+  return text === null ? null : parseRollup(text);
+}
+
+export function readSmapsRollupSync(pid: ProcessRef): MemoryRollup | null {
+  const text = readSync(`/proc/${pid}/smaps_rollup`);
+  return text === null ? null : parseRollup(text);
+}
+
+let pageBytes: number | undefined;
+
+/**
+ * The kernel's page size (statm counts pages): this process's resident size in status (kB) over
+ * the same in statm (pages), read back to back, rounded to a power of two.
+ */
+function pageSize(): number {
+  if (pageBytes === undefined) {
+    const kB = kBField(readSync('/proc/self/status') ?? '', 'VmRSS');
+    const pages = Number((readSync('/proc/self/statm') ?? '').split(' ')[1]);
+    pageBytes = kB > 0 && pages > 0 ? 2 ** Math.round(Math.log2(kB / pages)) : 4096;
+  }
+  return pageBytes;
+}
+
+export interface ResidentMemory {
+  /** Resident set size: RSS. */
+  residentBytes: number;
+  /** Resident anonymous memory (statm's resident less its file and shmem pages): RssAnon. */
+  anonBytes: number;
+}
+
+/** /proc/PID/statm: the cheapest read of a process's resident anonymous memory (~10 µs). */
+export function readResidentSync(pid: ProcessRef): ResidentMemory | null {
+  const text = readSync(`/proc/${pid}/statm`);
   if (text === null) return null;
-  return { pssBytes: kBField(text, 'Pss'), privateCleanBytes: kBField(text, 'Private_Clean'), privateDirtyBytes: kBField(text, 'Private_Dirty') };
+  const [, resident = 0, shared = 0] = text.split(' ').map(Number);
+  return { residentBytes: resident * pageSize(), anonBytes: Math.max(0, (resident - shared) * pageSize()) };
 }
 
 /**
@@ -167,4 +237,17 @@ export function cpuTicksSync(pgids: ReadonlySet<number>): { machineBusy: number;
     }
   }
   return { machineBusy, ours };
+}
+
+/** The machine's memory as /proc/meminfo says (bytes): what can be given to new work without swapping, and the total. */
+export function readMemInfoSync(): { availableBytes: number; totalBytes: number } {
+  const text = readSync('/proc/meminfo') ?? '';
+  return { availableBytes: kBField(text, 'MemAvailable'), totalBytes: kBField(text, 'MemTotal') };
+}
+
+/** This process's soft limit on open fds (RLIMIT_NOFILE, /proc/self/limits); null if unlimited or unreadable. */
+export function fdLimitSync(): number | null {
+  const match = /^Max open files\s+(\S+)/m.exec(readSync('/proc/self/limits') ?? '');
+  const soft = match ? Number(match[1]) : NaN;
+  return Number.isFinite(soft) ? soft : null;
 }

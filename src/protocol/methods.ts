@@ -87,6 +87,10 @@ export const methods = {
       instances: z.record(z.string(), z.number()),
       uptimeMs: z.number(),
       analysis: poolStats.describe('the analysis worker pool'),
+      warm: z
+        .object({ size: z.number().int(), ready: z.number().int(), launching: z.number().int() })
+        .optional()
+        .describe('the warm pool (--warm N): browsers ready for instance.create, and those launching'),
     }),
   },
   'instance.create': {

@@ -1,6 +1,5 @@
 // How a runtime is configured, and how a client's instance.create params and the runtime's
 // defaults become the options an instance machine runs with (their schema: machines/options.ts).
-import { totalmem } from 'node:os';
 import type { Logger } from 'pino';
 import {
   defaultInstanceProbe,
@@ -25,7 +24,12 @@ export interface RuntimeOptions {
   binary: ChromeBinary;
   log?: Logger;
   defaults?: Partial<InstanceDefaults>;
+  /** Default: as many as the memory available at start holds (admission.ts). */
   maxInstances?: number;
+  /** Memory kept free of new browsers: below it, instance.create is refused (default: admission.ts). */
+  memoryReserveMb?: number;
+  /** Launched, idle browsers kept ready for instance.create (warm-pool.ts); default 0. */
+  warm?: number;
   analysis?: AnalysisPoolOptions;
   /** Written into each snapshot (which tabvisor wrote it). */
   version?: string;
@@ -45,8 +49,6 @@ export interface PersistenceOptions {
 
 /** instance.create's params after validation: the protocol's schema is their one definition. */
 export type CreateInstanceParams = ValidParams<'instance.create'>;
-
-const MB = 1024 * 1024;
 
 // 1 GiB soft / 2 GiB hard per instance: a busy multi-tab browser stays well below, and a
 // runaway one is caught long before the machine swaps.
@@ -77,9 +79,12 @@ export function resolveDefaults(given: Partial<InstanceDefaults> = {}): Instance
   return defaults;
 }
 
-/** 80 % of RAM over each instance's hard limit. */
-export function defaultMaxInstances(defaults: InstanceDefaults): number {
-  return Math.max(1, Math.floor((totalmem() * 0.8) / (defaults.hardMemoryMb * MB)));
+/**
+ * A probe loop's first wait, drawn in (0, intervalMs]: each actor probes on its own phase, so
+ * hundreds of instances created or restored at once do not probe in the same instant.
+ */
+export function firstProbeDelayMs(intervalMs: number, random = Math.random()): number {
+  return Math.max(1, Math.ceil(intervalMs * (1 - random)));
 }
 
 /** The options an instance runs with: what its creator gave, the runtime's defaults for the rest. */

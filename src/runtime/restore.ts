@@ -5,7 +5,7 @@
 // the environment markers every such process carries, so a browser launched just before a
 // crash, too late to be in the snapshot, is found and reaped as well.
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ChromeRecord } from '../chrome/instance.js';
 import { KEEPER_ENV } from '../chrome/keeper.js';
@@ -79,7 +79,14 @@ export async function openStateDir(store: SnapshotStore, restore: boolean, host:
   // The browser an instance will try to adopt: none after a clean stop, none for a failed one.
   const adoptable = (r: InstanceRecord) => (clean || r.state === 'failed' ? null : r.chrome);
   const candidates = records.flatMap((r) => adoptable(r)?.identity ?? []);
-  const reaped = await reapStateDir({ stateDir: store.dir, profileRoot, candidates, keepProfilesOf: new Set(records.map((r) => r.instanceId)) }, log);
+  // An instance's profile is named for it, or for the warm browser it took (`w-…`).
+  const keepProfilesOf = new Set<string>();
+  for (const record of records) {
+    keepProfilesOf.add(record.instanceId);
+    const browser = adoptable(record);
+    if (browser) keepProfilesOf.add(basename(browser.profileDir));
+  }
+  const reaped = await reapStateDir({ stateDir: store.dir, profileRoot, candidates, keepProfilesOf }, log);
   if (reaped.keepers || reaped.browsers || reaped.profiles) log.info(reaped, 'reaped what the last runtime left');
   store.start(() => host.content());
   if (!records.length) {

@@ -15,12 +15,15 @@ import { capacity, errorMessage, notFound, unavailable } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { relieveMemory } from './eviction.js';
 import { FleetView } from './fleet-view.js';
-import { defaultMaxInstances, instanceOptions, resolveDefaults, type CreateInstanceParams, type InstanceDefaults, type RuntimeOptions } from './options.js';
+import { Admission } from './admission.js';
+import { firstProbeDelayMs, instanceOptions, resolveDefaults, type CreateInstanceParams, type InstanceDefaults, type RuntimeOptions } from './options.js';
 import { PageService, type PageHost } from './pages.js';
 import { SnapshotStore, type InstanceRecord, type SnapshotContent, type WriteResult } from './persistence.js';
 import { openStateDir, recordFleet } from './restore.js';
 import { TabCalls } from './tab-calls.js';
 import { usableStates, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
+import { indexSchedulerByActor } from './scheduler-index.js';
+import { WarmPool } from './warm-pool.js';
 import { World } from './world.js';
 import { waitAtMost } from '../wait.js';
 
@@ -42,12 +45,16 @@ export class Runtime implements PageHost {
   private readonly root: Actor<ReturnType<World['machines']>>;
   private readonly store: SnapshotStore | null;
   private readonly calls = new TabCalls();
+  /** The instance limit, the memory reserve and the fds, checked before any browser starts. */
+  readonly admission: Admission;
+  private readonly warm: WarmPool | null;
   private closed: Promise<void> | null = null;
 
   constructor(readonly options: RuntimeOptions) {
     this.log = options.log ?? silentLogger();
     this.defaults = resolveDefaults(options.defaults);
-    this.maxInstances = options.maxInstances ?? defaultMaxInstances(this.defaults);
+    this.admission = new Admission({ maxInstances: options.maxInstances, memoryReserveMb: options.memoryReserveMb });
+    this.maxInstances = this.admission.maxInstances;
     const persistence = options.persistence;
     const stateDir = persistence ? resolve(persistence.stateDir) : null;
     this.store = stateDir ? new SnapshotStore(stateDir, this.log, persistence) : null;
@@ -55,6 +62,7 @@ export class Runtime implements PageHost {
       stateDir,
       profileRoot: stateDir ? join(stateDir, 'profiles') : null,
       orphanGraceMs: persistence?.orphanGraceMs ?? 60_000,
+      memoryIntervalMs: this.defaults.memoryIntervalMs,
     });
     const logic = this.world.machines({
       onMemoryPressure: (id) => void this.relieveMemory(id),
@@ -63,8 +71,18 @@ export class Runtime implements PageHost {
     this.view.onTransition((t) => this.transitioned(t));
     this.view.onChange(() => this.store?.changed());
     this.root = createActor(logic, { inspect: this.view.inspect });
+    indexSchedulerByActor(this.root.system);
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
     this.root.start();
+    this.warm = options.warm
+      ? new WarmPool(options.warm, {
+          launch: () => this.world.launchWarm(),
+          discard: (browser) => this.world.discardWarm(browser),
+          admit: () => this.admit(),
+          log: this.log.child({ pool: 'warm' }),
+        })
+      : null;
+    this.warm?.refill();
   }
 
   /**
@@ -126,14 +144,15 @@ export class Runtime implements PageHost {
     return this.view.onTransition(listener);
   }
 
-  health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number; analysis: PoolStats } {
+  health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number; analysis: PoolStats; warm?: { size: number; ready: number; launching: number } } {
     const instances: Record<string, number> = {};
     let allHealthy = true;
     for (const view of this.view.instances()) {
       instances[view.state] = (instances[view.state] ?? 0) + 1;
       allHealthy &&= view.state === 'healthy';
     }
-    return { status: allHealthy ? 'ok' : 'degraded', instances, uptimeMs: Date.now() - this.startedAt, analysis: this.pages.pool.stats() };
+    const warm = this.warm && { size: this.warm.size, ready: this.warm.count - this.warm.launching, launching: this.warm.launching };
+    return { status: allHealthy ? 'ok' : 'degraded', instances, uptimeMs: Date.now() - this.startedAt, analysis: this.pages.pool.stats(), ...(warm ? { warm } : {}) };
   }
 
   snapshotStats(): SnapshotStore['stats'] | null {
@@ -143,13 +162,19 @@ export class Runtime implements PageHost {
   // ── instances ──────────────────────────────────────────────────────────────────────────
 
   async createInstance(params: CreateInstanceParams, owner: string | null): Promise<InstanceView> {
-    if (this.view.size >= this.maxInstances) throw capacity('instance limit reached', this.maxInstances, this.view.size);
+    if (this.closed) throw unavailable('instance.create (the runtime is shutting down)', 'stopping');
+    // A warm browser takes no more room than it already does; extra Chrome flags need a launch.
+    const warm = params.args?.length ? null : this.warm?.take() ?? null;
+    if (!warm) this.admit();
     const instanceId = this.newId('i');
+    if (warm) this.world.expectWarm(instanceId, warm);
     this.spawnInstance(instanceId, { name: params.name ?? instanceId, owner, shared: params.shared ?? false, createdAt: Date.now() }, {
       type: 'CREATE_INSTANCE',
       instanceId,
       options: instanceOptions(params, this.defaults),
+      firstProbeDelayMs: firstProbeDelayMs(this.defaults.probe.intervalMs),
     });
+    if (warm) this.warm?.refill();
     try {
       await this.settle(instanceId, (state) => (usableStates.has(state) ? 'ok' : state === 'failed' || state === 'stopped' ? 'fail' : undefined));
     } catch (error) {
@@ -193,10 +218,10 @@ export class Runtime implements PageHost {
     const view = this.instance(instanceId);
     if (!usableStates.has(view.state)) throw unavailable(`instance ${instanceId}`, view.state, 1_000);
     const count = this.view.tabsOf(instanceId).length;
-    if (count >= view.options.limits.maxTabs) throw capacity(`tab limit of instance ${instanceId} reached`, view.options.limits.maxTabs, count);
+    if (count >= view.options.limits.maxTabs) throw capacity(`tab limit of instance ${instanceId} reached`, view.options.limits.maxTabs, count, 'tabs');
     const tabId = this.newId('t');
     this.pages.pool.warm();
-    this.send(instanceId, { type: 'OPEN_TAB', tabId, url, evictable });
+    this.send(instanceId, { type: 'OPEN_TAB', tabId, url, evictable, firstProbeDelayMs: firstProbeDelayMs(view.options.tabProbe.intervalMs) });
     await this.settle(tabId, (state) => (usableStates.has(state) ? 'ok' : state === 'failed' || state === 'stopped' ? 'fail' : undefined));
     return this.tab(tabId);
   }
@@ -240,6 +265,7 @@ export class Runtime implements PageHost {
   /** Stop every instance (graceful close, then kill of the group) and the actor system. */
   close(timeoutMs = 10_000): Promise<void> {
     this.closed ??= (async () => {
+      await this.warm?.close();
       // The fleet as it was, before stopping takes it apart: the next start relaunches it. A
       // kill during the shutdown leaves the last snapshot, whose browsers are then reaped or adopted.
       const content = this.store ? this.snapshotContent() : null;
@@ -268,6 +294,14 @@ export class Runtime implements PageHost {
 
   // ── internals ──────────────────────────────────────────────────────────────────────────
 
+  /** Throws -32001 unless one more browser may start now (admission.ts); warm ones count. */
+  private admit(): void {
+    let launching = this.view.size;
+    for (const view of this.view.instances()) if (view.state !== 'spawning') launching--;
+    const warm = this.warm?.count ?? 0;
+    this.admission.check(this.view.size + warm, launching + (this.warm?.launching ?? 0));
+  }
+
   private snapshotContent(): SnapshotContent {
     return { clean: false, writer: { pid: process.pid, version: this.options.version ?? '0.0.0' }, instances: recordFleet(this.view, this.world) };
   }
@@ -285,11 +319,12 @@ export class Runtime implements PageHost {
       type: 'CREATE_INSTANCE',
       instanceId,
       options: record.options,
+      firstProbeDelayMs: firstProbeDelayMs(record.options.probe.intervalMs),
       restore: {
         failed: record.state === 'failed',
         restarts: record.restarts,
         reason: record.reason,
-        tabs: record.tabs.map(({ tabId, url, title, evictable }) => ({ tabId, url, title, evictable })),
+        tabs: record.tabs.map(({ tabId, url, title, evictable }) => ({ tabId, url, title, evictable, firstProbeDelayMs: firstProbeDelayMs(record.options.tabProbe.intervalMs) })),
       },
     });
     return this.settle(instanceId, (state) => (usableStates.has(state) || state === 'failed' ? 'ok' : state === 'stopped' ? 'fail' : undefined)).then(
@@ -304,6 +339,8 @@ export class Runtime implements PageHost {
     // A restored actor's first state is recovering: expected, not a warning.
     const level = to === 'failed' ? 'error' : (to === 'recovering' && from !== null) || to === 'degraded' ? 'warn' : 'info';
     this.log[level]({ actor, kind, from, to, reason }, 'transition');
+    // A stopped instance leaves room for the warm pool.
+    if (kind === 'instance' && to === 'stopped') this.warm?.refill();
     if (kind === 'tab' && !usableStates.has(to) && to !== 'spawning') {
       this.calls.abortAll(actor, unavailable(`tab ${actor} (${reason})`, to, 1_000));
     }

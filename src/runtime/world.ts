@@ -2,15 +2,17 @@
 // of the machines' named actors and actions (machine.provide). Machines stay pure; this is
 // the only place where their side effects happen.
 import { rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, type TabEvent } from '../../machines/index.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import { ChromeInstance, type ChromeRecord, type InstanceGuard } from '../chrome/instance.js';
-import type { ProcessMemory } from '../chrome/memory.js';
+import { removeProfile } from '../chrome/launch.js';
+import { FleetSampler, type ProcessMemory } from '../chrome/memory.js';
 import type { TabHandle } from '../chrome/tab.js';
 import { errorMessage } from '../errors.js';
 
@@ -20,8 +22,10 @@ export interface WorldHooks {
   onInstanceFailed(instanceId: string, reason: string): void;
 }
 
-/** Detailed PSS/USS is read every this many cheap samples (smaps_rollup walks every mapping). */
+/** A group's PSS/USS is read at most every this many memory intervals (smaps_rollup walks
+ * every page table), and at most this many processes' of it per pass over the fleet. */
 const DETAILED_MEMORY_EVERY = 5;
+const DETAILED_READS_PER_PASS = 12;
 
 /** Environment marker of every process a runtime with a state dir starts (its value: the dir). */
 export const STATE_ENV = 'TABVISOR_STATE_DIR';
@@ -34,17 +38,26 @@ export interface WorldOptions {
   stateDir: string | null;
   /** How long a browser outlives a crashed runtime, waiting to be adopted. */
   orphanGraceMs: number;
+  /** The instances' memory sampling interval: the fleet's samples are one pass over /proc per interval. */
+  memoryIntervalMs?: number;
 }
 
 export class World {
   private readonly instances = new Map<string, ChromeInstance>();
   private readonly memory = new Map<string, ProcessMemory>();
-  private readonly samples = new Map<string, number>();
+  /** One pass over /proc per sampling interval for every browser (see memory.ts). */
+  private readonly sampler: FleetSampler;
+  /** The browser pid (= its process group) each instance was last sampled under. */
+  private readonly sampledGroup = new Map<string, number>();
   private readonly closing = new Map<string, Promise<void>>();
   /** Browsers recorded by the last runtime, waiting for their instance actor to adopt them. */
   private readonly adoptions = new Map<string, ChromeRecord>();
   /** Instances whose recorded browser was adopted (for the restore summary). */
   readonly adopted = new Set<string>();
+  /** Warm browsers (warm-pool.ts) by their own id (`w-…`), while no instance owns them. */
+  private readonly warm = new Map<string, ChromeInstance>();
+  /** A warm browser each instance about to launch takes instead of launching. */
+  private readonly warmFor = new Map<string, ChromeInstance>();
 
   constructor(
     private readonly binary: ChromeBinary,
@@ -52,23 +65,38 @@ export class World {
     private readonly options: WorldOptions = { profileRoot: null, stateDir: null, orphanGraceMs: 0 },
     /** Timeout of the navigation that opens (or reopens) a tab at its URL. */
     private readonly openTimeoutMs = 30_000,
-  ) {}
+  ) {
+    const intervalMs = options.memoryIntervalMs ?? 2_000;
+    // A pass younger than most of an interval serves every instance's loop: one pass per tick.
+    this.sampler = new FleetSampler({ maxAgeMs: intervalMs * 0.75, detailedEveryMs: intervalMs * DETAILED_MEMORY_EVERY, detailedReadsPerPass: DETAILED_READS_PER_PASS });
+  }
 
   profileDirOf(instanceId: string): string | null {
     return this.options.profileRoot === null ? null : join(this.options.profileRoot, instanceId);
   }
 
-  private async ensureInstance(instanceId: string): Promise<ChromeInstance> {
+  private async ensureInstance(instanceId: string, recordedProfile?: string): Promise<ChromeInstance> {
     let instance = this.instances.get(instanceId);
     if (instance) return instance;
-    const { stateDir, orphanGraceMs } = this.options;
-    const kept = this.profileDirOf(instanceId);
+    instance = await this.newBrowser(instanceId, recordedProfile);
+    this.instances.set(instanceId, instance);
+    return instance;
+  }
+
+  /**
+   * A ChromeInstance on the profile kept for `name` (an instance id, or a warm browser's own
+   * id), or on the profile a snapshot recorded for it (a warm browser's, once an instance took it).
+   */
+  private async newBrowser(name: string, recordedProfile?: string): Promise<ChromeInstance> {
+    const { stateDir, orphanGraceMs, profileRoot } = this.options;
+    const recorded = recordedProfile && profileRoot !== null && dirname(recordedProfile) === profileRoot ? recordedProfile : null;
+    const kept = recorded ?? this.profileDirOf(name);
     let profileDir: string;
     if (kept) {
       await mkdir(kept, { recursive: true });
       profileDir = kept;
     } else {
-      profileDir = await mkdtemp(join(tmpdir(), `tabvisor-${instanceId}-`));
+      profileDir = await mkdtemp(join(tmpdir(), `tabvisor-${name}-`));
     }
     const guard: InstanceGuard = {
       // Without a state dir nothing can adopt the browser: it goes as soon as the runtime does.
@@ -76,9 +104,37 @@ export class World {
       temporaryProfile: kept === null,
       env: stateDir ? { [STATE_ENV]: stateDir } : {},
     };
-    instance = new ChromeInstance(instanceId, this.binary, profileDir, guard, this.log.child({ instanceId }));
-    this.instances.set(instanceId, instance);
-    return instance;
+    return new ChromeInstance(name, this.binary, profileDir, guard, this.log.child({ instanceId: name }));
+  }
+
+  /** Launch a warm browser: its own id (`w-…`), profile and markers, no instance yet. */
+  async launchWarm(): Promise<ChromeInstance> {
+    const id = `w-${randomUUID().slice(0, 8)}`;
+    const browser = await this.newBrowser(id);
+    this.warm.set(id, browser);
+    try {
+      await browser.launch([]);
+      return browser;
+    } catch (error) {
+      this.warm.delete(id);
+      await removeProfile(browser.profileDir);
+      throw error;
+    }
+  }
+
+  /** Stop a warm browser no instance took. */
+  async discardWarm(browser: ChromeInstance): Promise<void> {
+    try {
+      await browser.stop();
+    } finally {
+      this.warm.delete(browser.instanceId);
+    }
+  }
+
+  /** The next launchChrome of this instance takes `browser` (a warm one) instead of launching. */
+  expectWarm(instanceId: string, browser: ChromeInstance): void {
+    this.warm.delete(browser.instanceId);
+    this.warmFor.set(instanceId, browser);
   }
 
   /** The browser of an instance as a snapshot records it (null while none runs). */
@@ -102,6 +158,8 @@ export class World {
 
   /** Stop every browser left (graceful close, then kill, profile removed): shutdown's last step. */
   async stopAll(): Promise<void> {
+    for (const [instanceId, browser] of this.warmFor) this.instances.set(instanceId, browser); // taken, never launched
+    this.warmFor.clear();
     await Promise.all(
       [...this.instances.keys()].map((id) =>
         this.stop(id).catch((error: unknown) => this.log.error({ instanceId: id, err: errorMessage(error) }, 'could not stop a browser at shutdown')),
@@ -118,7 +176,7 @@ export class World {
     const record = this.adoptions.get(instanceId);
     this.adoptions.delete(instanceId);
     if (!record) throw new Error('no running browser was recorded');
-    const instance = await this.ensureInstance(instanceId);
+    const instance = await this.ensureInstance(instanceId, record.profileDir);
     const result = await instance.adopt(record, signal);
     this.adopted.add(instanceId);
     return result;
@@ -131,6 +189,14 @@ export class World {
   }
 
   async launch(instanceId: string, args: string[], signal: AbortSignal): Promise<{ pid: number; launchMs: number }> {
+    const warm = this.warmFor.get(instanceId);
+    this.warmFor.delete(instanceId);
+    if (warm && !this.instances.has(instanceId)) {
+      const started = performance.now();
+      this.instances.set(instanceId, warm);
+      // Gone while it waited (its watcher reports that at once): the instance recovers from here.
+      if (warm.pid !== null) return { pid: warm.pid, launchMs: Math.round(performance.now() - started) };
+    }
     const instance = await this.ensureInstance(instanceId);
     // Never two browsers for one instance: whatever is left of the last one goes first.
     await instance.kill();
@@ -144,16 +210,21 @@ export class World {
     await instance.stop();
     this.instances.delete(instanceId);
     this.memory.delete(instanceId);
-    this.samples.delete(instanceId);
+    const group = this.sampledGroup.get(instanceId);
+    if (group !== undefined) this.sampler.forget(group);
+    this.sampledGroup.delete(instanceId);
   }
 
+  /** The instance's browser's memory from the fleet's latest pass over /proc (see memory.ts). */
   async sampleMemory(instanceId: string): Promise<{ privateBytes: number }> {
-    const instance = this.instance(instanceId);
-    const count = (this.samples.get(instanceId) ?? 0) + 1;
-    this.samples.set(instanceId, count);
-    if (count % DETAILED_MEMORY_EVERY === 1) this.memory.set(instanceId, await instance.detailedMemory());
-    const { privateBytes } = await instance.memory();
-    return { privateBytes };
+    const pid = this.instance(instanceId).pid;
+    if (pid === null) throw new Error('no browser runs');
+    const last = this.sampledGroup.get(instanceId);
+    if (last !== undefined && last !== pid) this.sampler.forget(last);
+    this.sampledGroup.set(instanceId, pid);
+    const sample = await this.sampler.sample(pid);
+    if (sample.detailed) this.memory.set(instanceId, sample.detailed);
+    return { privateBytes: sample.privateBytes };
   }
 
   /** Open (or reopen, same tab id) a target and load the tab's URL in it. */
@@ -187,7 +258,7 @@ export class World {
    * profile, synchronously, so not even an exiting runtime leaves a browser behind.
    */
   killAllSync(): void {
-    for (const instance of this.instances.values()) {
+    for (const instance of [...this.instances.values(), ...this.warm.values(), ...this.warmFor.values()]) {
       instance.killSync();
       rmSync(instance.profileDir, { recursive: true, force: true });
     }

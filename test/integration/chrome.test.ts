@@ -6,12 +6,21 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChromeNotFoundError, findChrome } from '../../src/chrome/find.js';
 import { chromeArgs, killProcessGroup, launchChrome, liveGroupMembers, needsNoSandbox } from '../../src/chrome/launch.js';
-import { processTree, readPrivateFootprint, readProcessMemory } from '../../src/chrome/memory.js';
+import { FleetSampler, readProcessMemory } from '../../src/chrome/memory.js';
+import { readProcessTable } from '../../src/chrome/proc.js';
 import { checkChromeArg, checkUrl, defaultUrlPolicy } from '../../src/server/url-policy.js';
 import { TabvisorError } from '../../src/errors.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tabvisor-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The pid and its live descendants, by walking parent pids in one read of the process table. */
+async function processTree(pid: number): Promise<number[]> {
+  const table = (await readProcessTable()).filter((p) => p.state !== 'Z');
+  const tree = table.some((p) => p.pid === pid) ? [pid] : [];
+  for (let i = 0; i < tree.length; i++) for (const p of table) if (p.ppid === tree[i]) tree.push(p.pid);
+  return tree;
+}
 
 function executable(dir: string, name: string, body = '#!/bin/sh\nexit 0\n'): string {
   mkdirSync(dir, { recursive: true });
@@ -93,7 +102,11 @@ describe('launchChrome', () => {
       expect(memory.pssBytes).toBeGreaterThan(10 * 2 ** 20);
       expect(memory.ussBytes).toBeGreaterThan(0);
       expect(memory.ussBytes).toBeLessThanOrEqual(memory.pssBytes);
-      expect(await readPrivateFootprint(tree)).toBeGreaterThan(0);
+      // The fleet sampler finds the same processes from its pass over the process table.
+      const sampled = await new FleetSampler({ maxAgeMs: 0, detailedEveryMs: 0, detailedReadsPerPass: 100 }).sample(chrome.pid);
+      expect(sampled.pids.sort()).toEqual(tree);
+      expect(sampled.privateBytes).toBeGreaterThan(0);
+      expect(sampled.detailed?.pssBytes).toBeGreaterThan(10 * 2 ** 20);
     } finally {
       await killProcessGroup(chrome.pid);
       await chrome.exited;

@@ -2,6 +2,7 @@
 // stuck in a busy loop, memory limits, and restart intensity running out.
 import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetSampler } from '../../src/chrome/memory.js';
 import { RpcError } from '../../src/client/index.js';
 import { liveGroupMembers, pidAlive, startHarness, type Harness } from './harness.js';
 
@@ -137,7 +138,8 @@ describe('faults', () => {
     // Measure what an idle instance with one tab takes, then set limits relative to it.
     const probe = await fleet(['/page/idle']);
     await new Promise((r) => setTimeout(r, 1_000));
-    const idleMb = (await h.tv.runtime.chrome(probe.instanceId).memory()).privateBytes / 2 ** 20;
+    const sampler = new FleetSampler({ maxAgeMs: 0, detailedEveryMs: Infinity, detailedReadsPerPass: 0 });
+    const idleMb = (await sampler.sample(probe.pid)).privateBytes / 2 ** 20;
     await h.client.call('instance.stop', { instanceId: probe.instanceId });
 
     const soft = await fleet(['/page/soft'], { limits: { softMemoryMb: Math.ceil(idleMb + 150), hardMemoryMb: Math.ceil(idleMb + 2000) } });

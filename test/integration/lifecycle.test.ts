@@ -166,7 +166,7 @@ describe('lifecycle', () => {
     await h.client.call('tab.open', { instanceId });
     const error = await rpcError(h.client.call('tab.open', { instanceId }));
     expect(error.code).toBe(-32001);
-    expect(error.data).toEqual({ limit: 1, value: 1 });
+    expect(error.data).toEqual({ limit: 1, value: 1, resource: 'tabs' });
     await h.client.call('instance.stop', { instanceId });
   });
 

@@ -36,6 +36,8 @@ export interface ServeOptions {
   env?: Record<string, string>;
   /** Options for node itself (--cpu-prof, …). */
   nodeArgs?: string[];
+  /** Run it under this RLIMIT_NOFILE (soft and hard, with prlimit), as `ulimit -n` would. */
+  fdLimit?: number;
 }
 
 /** Start `tabvisor serve --port 0 …args` and wait for "control channel listening". */
@@ -54,7 +56,10 @@ export function spawnServe(args: string[], options: ServeOptions = {}): SpawnedS
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
   const spawnedAt = performance.now();
   const spawnedAtEpoch = Date.now();
-  const child = execa(process.execPath, [...(options.nodeArgs ?? []), CLI, 'serve', '--port', '0', '--log-level', 'info', ...args], {
+  const argv = [...(options.nodeArgs ?? []), CLI, 'serve', '--port', '0', '--log-level', 'info', ...args];
+  // prlimit execs the command: the child's pid is the runtime's.
+  const [file, fileArgs] = options.fdLimit === undefined ? [process.execPath, argv] : ['prlimit', [`--nofile=${options.fdLimit}:${options.fdLimit}`, process.execPath, ...argv]];
+  const child = execa(file, fileArgs, {
     reject: false,
     stdin: 'ignore',
     env: { TABVISOR_LOG_LEVEL: 'info', TABVISOR_TOKEN: '', ...options.env },

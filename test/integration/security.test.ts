@@ -121,7 +121,7 @@ describe('control channel security', () => {
       const { instanceId } = await client.call('instance.create', {});
       const refused = await rpcError(client.call('instance.create', {}));
       expect(refused.code).toBe(-32001);
-      expect(refused.data).toEqual({ limit: 1, value: 1 });
+      expect(refused.data).toEqual({ limit: 1, value: 1, resource: 'instances' });
       expect((await client.call('system.hello')).limits.maxInstances).toBe(1);
       await client.call('instance.stop', { instanceId });
       const again = await client.call('instance.create', {});

@@ -332,9 +332,14 @@ export class Sim {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   }
 
-  /** Advance simulated time in small steps, letting promises settle between them. */
+  /** Advance simulated time in small steps, letting promises settle between them. `advance(0)`
+   * fires the timers due now (a zero delay, such as an immediate restart's backoff). */
   async advance(ms: number, stepMs = 50): Promise<void> {
     await this.flush();
+    if (ms === 0) {
+      this.clock.increment(0);
+      await this.flush();
+    }
     for (let done = 0; done < ms; done += stepMs) {
       this.clock.increment(Math.min(stepMs, ms - done));
       await this.flush();

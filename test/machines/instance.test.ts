@@ -91,6 +91,54 @@ describe('instance: health probe', () => {
   });
 });
 
+describe('instance: probes spread over the interval', () => {
+  it('the first probe comes after firstProbeDelayMs, the next ones every interval, and again so after a relaunch', async () => {
+    sim = new Sim();
+    sim.root.send({ type: 'CREATE_INSTANCE', instanceId: 'i-1', options: testOptions(), firstProbeDelayMs: 300 });
+    await sim.flush();
+    const i = sim.instance();
+    const probesAt: number[] = [];
+    const probed = () => {
+      while (probesAt.length < sim.world.probes.length) probesAt.push(sim.clock.now());
+    };
+    for (let t = 0; t < 2_500; t += 10) {
+      await sim.advance(10, 10);
+      probed();
+    }
+    expect(probesAt).toEqual([300, 1_300, 2_300]);
+    // A tab opened with its own offset probes on its own phase.
+    sim.instance().send({ type: 'OPEN_TAB', tabId: 't-a', url: 'https://a.test/', firstProbeDelayMs: 50 });
+    await sim.flush();
+    const tabOpenedAt = sim.clock.now();
+    await sim.advance(60, 10);
+    expect(sim.world.probes.filter((id) => id === 't-a')).toHaveLength(1);
+    expect(sim.tab('t-a').getSnapshot().context.firstProbeDelayMs).toBe(50);
+    expect(tabOpenedAt).toBe(2_500);
+    // The offset holds for each stretch of running: after a relaunch the first probe again
+    // comes 300 ms after the browser is up.
+    sim.chromeSays(killed);
+    await sim.advance(0);
+    expect(sim.state(i)).toBe('healthy');
+    const upAt = sim.clock.now();
+    const before = sim.world.probes.filter((id) => id === 'i-1').length;
+    await sim.advance(290, 10);
+    expect(sim.world.probes.filter((id) => id === 'i-1').length).toBe(before);
+    await sim.advance(10, 10);
+    expect(sim.world.probes.filter((id) => id === 'i-1').length).toBe(before + 1);
+    expect(sim.clock.now() - upAt).toBe(300);
+  });
+
+  it('without firstProbeDelayMs the first probe comes one interval after launch', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    expect(ctx(i).firstProbeDelayMs).toBe(testOptions().probe.intervalMs);
+    await sim.advance(999, 1);
+    expect(sim.world.probes).toEqual([]);
+    await sim.advance(1, 1);
+    expect(sim.world.probes).toEqual(['i-1']);
+  });
+});
+
 describe('instance: process and connection', () => {
   it.each([
     ['healthy', { type: 'CHROME_EXITED', code: null, signal: 'SIGKILL' }, /browser exited \(signal SIGKILL\)/],
@@ -330,9 +378,10 @@ describe('instance: restart intensity and backoff', () => {
     const policy = testOptions().restart;
     const i = await sim.createInstance();
     for (let n = 1; n <= 5; n++) {
-      const upper = Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** (n - 1));
+      // The first restart is immediate; the backoff starts with the second.
+      const upper = n === 1 ? 0 : Math.min(policy.backoffMaxMs, policy.backoffMinMs * 2 ** (n - 2));
       const lower = upper * (1 - policy.jitter);
-      const expected = random === undefined ? null : backoffDelayMs(n - 1, policy, random);
+      const expected = random === undefined ? null : n === 1 ? 0 : backoffDelayMs(n - 2, policy, random);
       const launches = sim.world.launches.length;
       sim.chromeSays(killed);
       await sim.flush(); // the kill settles and the backoff starts
@@ -354,7 +403,7 @@ describe('instance: restart intensity and backoff', () => {
     const i = await sim.createInstance();
     for (let n = 0; n < 3; n++) {
       sim.chromeSays(killed);
-      await sim.advance(backoffDelayMs(n, testOptions().restart, 0), 1_000_000);
+      await sim.advance(n === 0 ? 0 : backoffDelayMs(n - 1, testOptions().restart, 0), 1_000_000);
     }
     expect(sim.state(i)).toBe('healthy'); // healthy since the last relaunch, just now
     expect(ctx(i).attempt).toBe(3);
@@ -362,13 +411,33 @@ describe('instance: restart intensity and backoff', () => {
     expect(ctx(i).attempt).toBe(3);
     await sim.advance(50);
     expect(ctx(i).attempt).toBe(0);
-    // The next restart waits the shortest backoff again (not 800 ms).
+    // The next restart is immediate again (not 400 ms), and the one after it waits the
+    // shortest backoff.
     const launches = sim.world.launches.length;
     sim.chromeSays(killed);
-    await sim.advance(99, 1_000_000);
-    expect(sim.world.launches.length).toBe(launches);
-    await sim.advance(1, 1);
+    await sim.advance(0);
     expect(sim.world.launches.length).toBe(launches + 1);
+    expect(sim.state(i)).toBe('healthy');
+    sim.chromeSays(killed);
+    await sim.advance(99, 1_000_000);
+    expect(sim.world.launches.length).toBe(launches + 1);
+    await sim.advance(1, 1);
+    expect(sim.world.launches.length).toBe(launches + 2);
+  });
+
+  it('the first restart after a stable period is immediate: kill → relaunched with no simulated time passing', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    await sim.openTab('t-a');
+    sim.chromeSays(killed);
+    await sim.flush();
+    expect(i.getSnapshot().matches({ recovering: 'backoff' })).toBe(true);
+    const at = sim.clock.now();
+    await sim.advance(0);
+    expect(sim.clock.now()).toBe(at);
+    expect(sim.world.launches.length).toBe(2);
+    expect(sim.state(i)).toBe('healthy');
+    expect(sim.state(sim.tab('t-a'))).toBe('healthy');
   });
 });
 

@@ -85,12 +85,17 @@ describe('the restart record (one rule for instances and tabs)', () => {
     expect(isCurrentWindow(record, { type: 'PROBE_OK' })).toBe(false);
   });
 
-  it('backs off by the restart just counted: the first restart waits backoffMinMs', () => {
+  it('backs off by the restart just counted: the first is immediate, the second waits backoffMinMs', () => {
     const first = { ...freshRecord, ...countedRestart(freshRecord) };
     const second = { ...first, ...countedRestart(first) };
-    expect(restartBackoffMs(first, policy, 0)).toBe(100);
-    expect(restartBackoffMs(second, policy, 0)).toBe(200);
-    expect(restartBackoffMs(freshRecord, policy, 0)).toBe(100);
+    const third = { ...second, ...countedRestart(second) };
+    expect(restartBackoffMs(first, policy, 0)).toBe(0);
+    expect(restartBackoffMs(first, policy, 0.99)).toBe(0); // no jitter on an immediate restart
+    expect(restartBackoffMs(second, policy, 0)).toBe(100);
+    expect(restartBackoffMs(third, policy, 0)).toBe(200);
+    expect(restartBackoffMs(third, policy, 1 - Number.EPSILON)).toBe(160);
+    // An operator's restart (attempt reset to 0) is immediate too.
+    expect(restartBackoffMs(freshRecord, policy, 0)).toBe(0);
   });
 
   it('gives one verdict per missed probe', () => {

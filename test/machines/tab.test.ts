@@ -81,6 +81,7 @@ describe('tab: faults', () => {
 
   it('a hung page: degraded at the first missed deadline, recovering at the third', async () => {
     const { tab, instance } = await withTab();
+    sim.world.holdReopens = true; // the reopen is immediate: held, to see the tab recovering
     sim.world.hungTabs.add('t-1');
     await sim.advance(1_500);
     expect(sim.state(tab)).toBe('degraded');
@@ -92,7 +93,8 @@ describe('tab: faults', () => {
     expect(sim.state(tab)).toBe('recovering');
     expect(ctx(tab).reason).toBe('page hung: 3 probes missed');
     sim.world.hungTabs.delete('t-1');
-    await sim.advance(100);
+    sim.world.releaseReopen('t-1');
+    await sim.flush();
     expect(sim.state(tab)).toBe('healthy');
     expect(sim.state(instance)).toBe('healthy');
   });
@@ -116,6 +118,7 @@ describe('tab: faults', () => {
   it('misses below degradeAfter are only counted; recoverAfter ≤ degradeAfter goes straight to recovering', async () => {
     const options = testOptions({ tabProbe: { intervalMs: 1_000, deadlineMs: 500, degradeAfter: 3, recoverAfter: 2 } });
     const { tab } = await withTab(options);
+    sim.world.holdReopens = true;
     sim.world.hungTabs.add('t-1');
     await sim.advance(1_500);
     expect(sim.state(tab)).toBe('healthy');
@@ -166,16 +169,22 @@ describe('tab: faults', () => {
     expect(ctx(tab).restartsInWindow).toBe(0);
   });
 
-  it('resets its backoff exponent after stableMs healthy, not before', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0); // the first backoff is exactly backoffMinMs
+  it('reopens at once after a first crash, backs off from the second, and resets after stableMs healthy', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0); // the backoff is exactly backoffMinMs
     const { tab } = await withTab();
     const { backoffMinMs, stableMs } = testOptions().restart;
     sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
-    await sim.advance(backoffMinMs, 1_000_000);
+    await sim.advance(0);
+    expect(sim.state(tab)).toBe('healthy'); // reopened with no time passing
+    expect(ctx(tab).attempt).toBe(1);
+    sim.targetSays('t-1', { type: 'TARGET_CRASHED' });
+    await sim.advance(backoffMinMs - 1, 1_000_000);
+    expect(sim.state(tab)).toBe('recovering');
+    await sim.advance(1, 1);
     expect(sim.state(tab)).toBe('healthy'); // healthy again since just now
-    expect(ctx(tab).attempt).toBe(1);
+    expect(ctx(tab).attempt).toBe(2);
     await sim.advance(stableMs - 50);
-    expect(ctx(tab).attempt).toBe(1);
+    expect(ctx(tab).attempt).toBe(2);
     await sim.advance(50);
     expect(ctx(tab).attempt).toBe(0);
   });
