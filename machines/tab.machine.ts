@@ -26,13 +26,15 @@ export interface TabInput {
   restart: RestartPolicy;
   /** Restored from a snapshot: the tab waits for its instance, then its target is found again
    * (adopted browser) or reopened at `url` (relaunched one), under the same id. */
-  restored?: { title: string };
+  restored?: { title: string; restarts?: number };
 }
 
 export interface TabContext extends TabInput, RestartRecord {
   title: string;
   /** Consecutive missed probes. */
   misses: number;
+  /** Restarts since the tab was opened (crashes, lost targets, hangs), what tab.list reports. */
+  restarts: number;
   reason: string;
 }
 
@@ -90,7 +92,7 @@ const tabSetup = setup({
     // A counted restart expires after the intensity window: a delayed event, so the simulated
     // clock drives it in tests and nothing but the actor's own scheduler keeps time.
     countRestart: enqueueActions(({ enqueue, context }) => {
-      enqueue.assign(countedRestart(context));
+      enqueue.assign({ ...countedRestart(context), restarts: context.restarts + 1 });
       enqueue.raise(windowElapsed(context), { delay: context.restart.windowMs });
     }),
     uncountRestart: assign(({ context }) => uncountedRestart(context)),
@@ -160,6 +162,7 @@ export const tabMachine = tabSetup.createMachine({
     title: input.restored?.title ?? '',
     misses: 0,
     ...freshRecord,
+    restarts: input.restored?.restarts ?? 0,
     reason: input.restored ? 'restoring from snapshot' : 'tab opened',
   }),
   initial: 'starting',
