@@ -89,6 +89,8 @@ function render(): void {
   if (frame.counts) renderCounts();
   if (frame.chart) renderChart();
   if (selected && (frame.tick || store.dirtyActors.has(selected) || store.dirtyValues.has(selected))) details.render();
+  // For tests and the latency benchmark: the last seq this frame put on screen.
+  if (store.transitionsChanged) document.documentElement.dataset.seq = String(store.lastSeq);
   store.dirtyActors.clear();
   store.dirtyValues.clear();
   store.structureChanged = store.transitionsChanged = store.healthChanged = false;
