@@ -57,6 +57,7 @@ const scenarios: Record<string, () => Promise<ScenarioModule>> = {
   analysis: () => import('./analysis.js'),
   restore: () => import('./restore.js'),
   load: () => import('./load.js'),
+  inspector: () => import('./inspector.js'),
 };
 
 /** Which code is measured: the commit, and the files of src/ and machines/ that differ from it

@@ -1,10 +1,13 @@
 // The recent transitions, for `events.subscribe { since }`: a ring of the last N (10,000 by
 // default) in memory, and with a state dir an append-only JSON-lines file beside the snapshot,
 // so that the history and its seq outlive the runtime (a kill -9 and a restore included).
-// A line is written with one write(2) as the transition happens: a killed runtime loses at most
-// a torn last line, which the next start skips. The file is rewritten (temp file, rename) with
-// the last N once it holds 2N lines, so it stays between N and 2N lines.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+// Lines are appended off the event loop's back: the transitions of one turn go out in one
+// write, one write at a time, so a killed runtime loses at most the write under way (a torn
+// last line, which the next start skips). Once the file holds 2N lines it is rewritten with
+// the last N (temp file, rename: a kill leaves the old file or the new one), in the same queue.
+// Not fsynced: against a power cut the history is best effort, the fleet snapshot is not.
+import { existsSync, readFileSync } from 'node:fs';
+import { appendFile, rename, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { stateEvent } from '../protocol/methods.js';
@@ -21,9 +24,13 @@ export class TransitionHistory {
   private readonly entries: Transition[] = [];
   private start = 0;
   private seq: number;
-  private fd: number | null = null;
+  /** The file, while the history is kept in one. */
   private file: string | null = null;
   private linesInFile = 0;
+  /** Lines appended and not written yet. */
+  private pending: string[] = [];
+  /** The write queue at work, if it is. */
+  private writing: Promise<void> | null = null;
 
   /**
    * A fresh history starts its seq at its start time in microseconds, not at 1: a page that
@@ -78,32 +85,28 @@ export class TransitionHistory {
           read++;
         }
       }
-      this.file = file;
-      if (skipped > 0) this.log?.warn({ file, read, skipped }, 'transition history: skipped lines that could not be read');
-      // A torn or bad line must not glue onto the next one appended: start the file over clean.
-      if (!tidy || skipped > 0 || read > this.capacity) this.compact();
-      else {
-        this.linesInFile = read;
-        this.fd = openSync(file, 'a');
-      }
     } catch (error) {
-      this.log?.error({ file, err: errorMessage(error) }, 'transition history: cannot read or open the file; keeping it in memory only');
-      this.closeFile();
+      this.log?.error({ file, err: errorMessage(error) }, 'transition history: cannot read the file; keeping it in memory only');
+      return { read, skipped };
     }
+    this.file = file;
+    this.linesInFile = read;
+    if (skipped > 0) this.log?.warn({ file, read, skipped }, 'transition history: skipped lines that could not be read');
+    // A torn or bad line must not glue onto the next one appended: the file is rewritten first.
+    if (!tidy || skipped > 0 || read > this.capacity) this.linesInFile = Infinity;
     return { read, skipped };
   }
 
   append(t: Transition): void {
     this.push(t);
-    if (this.fd === null) return;
-    try {
-      writeSync(this.fd, `${JSON.stringify(t)}\n`);
-      if (++this.linesInFile >= 2 * this.capacity) this.compact();
-    } catch (error) {
-      // Disk full, or the dir removed under us: the history goes on in memory only.
-      this.log?.error({ file: this.file, err: errorMessage(error) }, 'transition history: cannot write; keeping it in memory only');
-      this.closeFile();
-    }
+    if (this.file === null) return;
+    this.pending.push(`${JSON.stringify(t)}\n`);
+    this.writing ??= this.drain();
+  }
+
+  /** Resolves once every transition appended so far is in the file (or the file was given up). */
+  async flushed(): Promise<void> {
+    while (this.writing) await this.writing;
   }
 
   /** Transitions with a seq above `seq`, oldest first; of one instance (and its tabs) if asked. */
@@ -125,8 +128,10 @@ export class TransitionHistory {
     return out;
   }
 
-  close(): void {
-    this.closeFile();
+  /** Write what is pending, then keep the history in memory only. */
+  async close(): Promise<void> {
+    await this.flushed();
+    this.file = null;
   }
 
   private at(i: number): Transition {
@@ -141,29 +146,35 @@ export class TransitionHistory {
     }
   }
 
-  /** Rewrite the file with what the ring holds: a temp file, fsynced, renamed over it. */
-  private compact(): void {
-    const file = this.file;
-    if (!file) return;
-    this.closeFile();
-    const temp = `${file}.tmp`;
+  /** The write queue: pending lines in one append, a rewrite first when the file is due one. */
+  private async drain(): Promise<void> {
+    // The transitions of this turn of the event loop go out together.
+    await Promise.resolve();
     try {
-      const lines = this.since(-Infinity).map((t) => `${JSON.stringify(t)}\n`);
-      writeFileSync(temp, lines.join(''));
-      const fd = openSync(temp, 'r');
-      fsyncSync(fd);
-      closeSync(fd);
-      renameSync(temp, file);
-      this.linesInFile = lines.length;
-      this.fd = openSync(file, 'a');
+      while (this.pending.length > 0 && this.file !== null) {
+        const file = this.file;
+        if (this.linesInFile + this.pending.length >= 2 * this.capacity) {
+          // The ring holds the last N, the pending lines among them.
+          this.pending = [];
+          const lines = this.since(-Infinity).map((t) => `${JSON.stringify(t)}\n`);
+          await writeFile(`${file}.tmp`, lines.join(''));
+          await rename(`${file}.tmp`, file);
+          this.linesInFile = lines.length;
+          continue;
+        }
+        const lines = this.pending;
+        this.pending = [];
+        await appendFile(file, lines.join(''));
+        this.linesInFile += lines.length;
+      }
     } catch (error) {
-      this.log?.error({ file, err: errorMessage(error) }, 'transition history: cannot rewrite; keeping it in memory only');
+      // Disk full, or the dir removed under us: the history goes on in memory only.
+      this.log?.error({ file: this.file, err: errorMessage(error) }, 'transition history: cannot write; keeping it in memory only');
+      this.file = null;
+      this.pending = [];
+    } finally {
+      this.writing = null;
     }
-  }
-
-  private closeFile(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
   }
 }
 

@@ -276,7 +276,7 @@ export class Runtime implements PageHost {
       await this.store?.close(final).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'final snapshot failed'));
       await this.pages.pool.close();
       this.view.close();
-      this.history.close();
+      await this.history.close();
     })();
     return this.closed;
   }

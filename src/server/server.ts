@@ -40,6 +40,9 @@ export interface ServerOptions {
   token?: string;
 }
 
+/** State events a replay sends per turn of the event loop: a few milliseconds of serialising each. */
+const REPLAY_CHUNK = 500;
+
 interface Subscription {
   topics: Set<Topic>;
   instanceId: string | undefined;
@@ -240,15 +243,17 @@ export class ControlServer {
   /**
    * The history after `since`, once the subscribe answer is on its way (the answer goes out
    * in this turn of the event loop, this runs in the next): a client knows the subscription's
-   * id before its events come. Live state events wait meanwhile; the history has them too.
+   * id before its events come. A few hundred events a turn, so that replaying 10,000 does not
+   * hold the event loop; live state events wait meanwhile (each chunk reads the history again,
+   * so they come in their turn, once).
    */
   private replay(connection: Connection, id: string, sub: Subscription, since: number): void {
-    if (connection.subscriptions.get(id) !== sub) return;
-    sub.replaying = false;
-    for (const t of this.options.runtime.transitionsSince(since, sub.instanceId)) {
-      if (connection.ws.readyState !== connection.ws.OPEN) return;
-      connection.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { subscriptionId: id, topic: 'state', ...t } }));
-    }
+    if (connection.subscriptions.get(id) !== sub || connection.ws.readyState !== connection.ws.OPEN) return;
+    const due = this.options.runtime.transitionsSince(since, sub.instanceId);
+    const chunk = due.slice(0, REPLAY_CHUNK);
+    for (const t of chunk) connection.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { subscriptionId: id, topic: 'state', ...t } }));
+    if (due.length > REPLAY_CHUNK) setImmediate(() => this.replay(connection, id, sub, chunk.at(-1)!.seq));
+    else sub.replaying = false;
   }
 
   /** The values feed runs while any subscription wants values. */

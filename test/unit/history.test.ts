@@ -1,6 +1,7 @@
 // The transition history: a ring of the last N, kept in an append-only JSON-lines file that a
-// restart reads back (a torn last line skipped), compacted as it grows, its seq continuing.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// restart reads back (a torn last line skipped), compacted as it grows, its seq continuing;
+// its writes are batched off the event loop's back.
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -50,27 +51,29 @@ describe('transition history', () => {
     expect(() => new TransitionHistory(0)).toThrow(/positive integer/);
   });
 
-  it('survives a restart: the next one reads the file back and its seq continues', () => {
+  it('survives a restart: the next one reads the file back and its seq continues', async () => {
     const first = new TransitionHistory(100);
     first.open(file);
     const written = [record(first), record(first, 't-1'), record(first, 'i-1', 'degraded')];
-    first.close();
+    expect(existsSync(file)).toBe(false); // not written yet: the three go out together
+    await first.flushed();
     expect(lines()).toHaveLength(3);
+    await first.close();
 
     const second = new TransitionHistory(100);
     expect(second.open(file)).toEqual({ read: 3, skipped: 0 });
     expect(second.since(0)).toEqual(written);
     const next = record(second);
     expect(next.seq).toBe(written[2]!.seq + 1);
-    second.close();
+    await second.close();
     expect(lines()).toHaveLength(4);
   });
 
-  it('skips a torn last line (a kill mid-write) and rewrites the file so the next line does not glue onto it', () => {
+  it('skips a torn last line (a kill mid-write) and rewrites the file so the next line does not glue onto it', async () => {
     const first = new TransitionHistory(100);
     first.open(file);
     const kept = [record(first), record(first)];
-    first.close();
+    await first.close();
     appendFileSync(file, '{"actor":"i-1","kind":"inst');
 
     const messages: unknown[] = [];
@@ -80,38 +83,39 @@ describe('transition history', () => {
     expect(messages).toEqual([expect.objectContaining({ read: 2, skipped: 1 })]);
     expect(second.since(0)).toEqual(kept);
     const after = record(second);
-    second.close();
+    await second.close();
 
     const third = new TransitionHistory(100);
     expect(third.open(file)).toEqual({ read: 3, skipped: 0 });
     expect(third.since(0)).toEqual([...kept, after]);
-    third.close();
+    await third.close();
   });
 
-  it('skips lines that are not transitions, or out of seq order', () => {
+  it('skips lines that are not transitions, or out of seq order', async () => {
     const first = new TransitionHistory(100);
     first.open(file);
     const a = record(first);
     const b = record(first);
-    first.close();
+    await first.close();
     const text = readFileSync(file, 'utf8').split('\n');
     writeFileSync(file, [text[0], '{"not":"a transition"}', 'garbage', text[1], text[0], ''].join('\n'));
     const second = new TransitionHistory(100);
     expect(second.open(file)).toEqual({ read: 2, skipped: 3 });
     expect(second.since(0)).toEqual([a, b]);
-    second.close();
+    await second.close();
   });
 
-  it('compacts the file to the last N once it holds 2N lines: it stays between N and 2N', () => {
+  it('compacts the file to the last N once it holds 2N lines: it stays between N and 2N', async () => {
     const history = new TransitionHistory(10);
     history.open(file);
     const sizes: number[] = [];
     const all: Transition[] = [];
     for (let i = 0; i < 45; i++) {
       all.push(record(history, 'i-1', `s${i}`));
+      await history.flushed();
       sizes.push(lines().length);
     }
-    history.close();
+    await history.close();
     expect(Math.max(...sizes)).toBe(19);
     expect(Math.min(...sizes.slice(10))).toBe(10);
     // Rewritten at the 20th and 40th line: 10 kept each time.
@@ -123,24 +127,29 @@ describe('transition history', () => {
     const again = new TransitionHistory(10);
     expect(again.open(file)).toEqual({ read: 15, skipped: 0 });
     expect(again.since(0)).toEqual(all.slice(-10));
+    const last = record(again); // the file is cut to N at the next write
+    await again.close();
     expect(lines()).toHaveLength(10);
-    again.close();
-    // A smaller N at the next start: the file is cut to it at once.
+    // A smaller N at the next start: the file is cut to it at its next write.
     const smaller = new TransitionHistory(4);
     expect(smaller.open(file)).toEqual({ read: 10, skipped: 0 });
-    expect(smaller.since(0)).toEqual(all.slice(-4));
+    expect(smaller.since(0)).toEqual([...all.slice(-3), last]);
+    record(smaller);
+    await smaller.close();
     expect(lines()).toHaveLength(4);
-    smaller.close();
   });
 
-  it('goes on in memory when the file cannot be written', () => {
+  it('goes on in memory when the file cannot be written', async () => {
     const messages: string[] = [];
     const log = { warn: () => {}, error: (_: unknown, msg: string) => messages.push(msg) } as never;
     const history = new TransitionHistory(10, log);
     history.open(join(dir, 'missing-dir', HISTORY_FILE));
-    expect(messages).toEqual(['transition history: cannot read or open the file; keeping it in memory only']);
     const t = record(history);
-    expect(history.since(0)).toEqual([t]);
-    history.close();
+    await history.flushed();
+    expect(messages).toEqual(['transition history: cannot write; keeping it in memory only']);
+    const u = record(history);
+    expect(history.since(0)).toEqual([t, u]);
+    await history.close();
+    expect(messages).toHaveLength(1);
   });
 });
