@@ -47,7 +47,7 @@ async function openPage(url: string): Promise<Watched & { status: number | undef
   const problems: string[] = [];
   page.on('request', (request) => requests.push(request.url()));
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    if (message.type() === 'error') problems.push(`console error: ${message.text()} (${message.location().url ?? ''})`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${String(error)}`));
   page.on('dialog', (dialog) => {
@@ -191,6 +191,8 @@ describe('inspector page', () => {
     expect(downLag).toBeLessThan(1_000);
     expect(upLag).toBeGreaterThanOrEqual(0);
     expect(upLag).toBeLessThan(1_000);
+    // The new restart count (and pid) come with the lists the page asks for right after a recovery.
+    await page.waitForFunction((id) => document.querySelector(`.row[data-id="${id}"] .num[title="restarts"]`)?.textContent === '↻ 1', { timeout: 3_000 }, instanceId);
     // The timeline has both transitions, and the page marked the last seq it drew.
     expect(Number(await page.evaluate(() => document.documentElement.dataset.seq))).toBeGreaterThanOrEqual(up.seq);
     expect(watched.problems).toEqual([]);
@@ -228,6 +230,7 @@ describe('inspector page', () => {
     expect(h.tv.runtime.thumbnails.captures - captures).toBeLessThanOrEqual(1);
 
     // No restart allowed: a kill -9 fails the instance and its tab, and a failed tab has no thumbnail.
+    expect(watched.problems).toEqual([]);
     const mark = h.events.mark();
     process.kill((await h.client.call('instance.get', { instanceId })).pid as number, 'SIGKILL');
     await h.events.waitFor({ actor: tabId, to: 'failed' }, mark);
@@ -237,7 +240,10 @@ describe('inspector page', () => {
     expect(await failed.text()).toMatch(/failed/);
     await waitForRow(page, tabId, 'failed');
     await page.waitForFunction(() => /no live view while the tab is failed/.test(document.querySelector('.live-status')?.textContent ?? ''), { timeout: 5_000 });
-    expect(watched.problems).toEqual([]);
+    // A request the page made in the moment between the kill and the news of it is answered
+    // 503, as it should be, and Chromium logs that; nothing else may go wrong.
+    const thumbnail = `${base}/inspector/thumbnail?tabId=${tabId}`;
+    expect(watched.problems.filter((p) => !(p.includes('status of 503') && p.includes(thumbnail)))).toEqual([]);
     await close(watched);
     await h.client.call('instance.stop', { instanceId });
   });
