@@ -1,9 +1,9 @@
 // The recent transitions, for `events.subscribe { since }`: a ring of the last N (10,000 by
 // default) in memory, and with a state dir an append-only JSON-lines file beside the snapshot,
 // so that the history and its seq outlive the runtime (a kill -9 and a restore included).
-// Lines are appended off the event loop's back: the transitions of one turn go out in one
-// write, one write at a time, so a killed runtime loses at most the write under way (a torn
-// last line, which the next start skips). Once the file holds 2N lines it is rewritten with
+// Lines are appended asynchronously, the transitions of one turn of the event loop in one
+// write, one write at a time: a killed runtime loses at most the writes not done yet (a torn
+// last line among them, which the next start skips). Once the file holds 2N lines it is rewritten with
 // the last N (temp file, rename: a kill leaves the old file or the new one), in the same queue.
 // Not fsynced: against a power cut the history is best effort, the fleet snapshot is not.
 import { existsSync, readFileSync } from 'node:fs';
