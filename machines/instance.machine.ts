@@ -13,7 +13,7 @@ export interface InstanceRestore {
   failed: boolean;
   restarts: number;
   reason: string;
-  tabs: { tabId: string; url: string; title: string; evictable: boolean; firstProbeDelayMs?: number }[];
+  tabs: { tabId: string; url: string; title: string; evictable: boolean; firstProbeDelayMs?: number; restarts?: number }[];
 }
 
 export interface InstanceInput {
@@ -285,7 +285,7 @@ export const instanceMachine = instanceSetup.createMachine({
           evictable: tab.evictable,
           probe: input.options.tabProbe,
           restart: input.options.restart,
-          restored: { title: tab.title },
+          restored: { title: tab.title, restarts: tab.restarts },
           firstProbeDelayMs: tab.firstProbeDelayMs,
         },
       });

@@ -15,7 +15,7 @@ export interface TabInput {
   restart: RestartPolicy;
   /** Restored from a snapshot: the tab waits for its instance, then its target is found again
    * (adopted browser) or reopened at `url` (relaunched one), under the same id. */
-  restored?: { title: string };
+  restored?: { title: string; restarts?: number };
   /** How long the probe loop waits before its first probe each time the target is up (default:
    * the probe interval); drawn at random by the runtime, so that tabs do not probe in lockstep. */
   firstProbeDelayMs?: number;
@@ -25,6 +25,8 @@ export interface TabContext extends TabInput, RestartRecord {
   title: string;
   /** Consecutive missed probes. */
   misses: number;
+  /** Restarts since the tab was opened (crashes, lost targets, hangs), what tab.list reports. */
+  restarts: number;
   reason: string;
 }
 
@@ -82,7 +84,7 @@ const tabSetup = setup({
     // A counted restart expires after the intensity window: a delayed event, so the simulated
     // clock drives it in tests and nothing but the actor's own scheduler keeps time.
     countRestart: enqueueActions(({ enqueue, context }) => {
-      enqueue.assign(policy.countedRestart(context));
+      enqueue.assign({ ...policy.countedRestart(context), restarts: context.restarts + 1 });
       enqueue.raise(policy.windowElapsed(context), { delay: context.restart.windowMs });
     }),
     uncountRestart: assign(({ context }) => policy.uncountedRestart(context)),
@@ -155,6 +157,7 @@ export const tabMachine = tabSetup.createMachine({
     title: input.restored?.title ?? '',
     misses: 0,
     ...policy.freshRecord,
+    restarts: input.restored?.restarts ?? 0,
     reason: input.restored ? 'restoring from snapshot' : 'tab opened',
   }),
   initial: 'starting',

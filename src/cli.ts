@@ -9,6 +9,12 @@ import { errorMessage } from './errors.js';
 import { packageVersion, startTabvisor } from './index.js';
 import { defaultUrlPolicy } from './server/url-policy.js';
 
+const historySize = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new InvalidArgumentError('expected a whole number from 1 to 1000000');
+  return n;
+};
+
 const program = new Command('tabvisor').version(packageVersion()).description('Supervised headless Chrome fleets over a WebSocket control channel');
 
 const int = (value: string) => {
@@ -52,7 +58,8 @@ program
   .option('--token <token>', 'require this token of every client (Bearer or ?token=); required beyond loopback', process.env.TABVISOR_TOKEN)
   .option('--allow-origin <origin...>', 'browser origins allowed to connect (default: none)')
   .option('--allow-scheme <scheme...>', 'URL schemes tabs may go to besides http:, https:, data: and about:blank (e.g. file:)')
-  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; memoryReserveMb?: number; warm?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[] }) => {
+  .option('--history-size <n>', 'transitions kept for the inspector and events.subscribe { since }, in the state dir', historySize, 10_000)
+  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; memoryReserveMb?: number; warm?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[]; historySize: number }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
@@ -67,6 +74,7 @@ program
         memoryReserveMb: opts.memoryReserveMb,
         warm: opts.warm,
         persistence: { stateDir: opts.stateDir, restore: opts.restore, orphanGraceMs: opts.orphanGraceMs },
+        historySize: opts.historySize,
         server: {
           token: opts.token || undefined,
           allowedOrigins: opts.allowOrigin,

@@ -27,6 +27,8 @@ export interface TabvisorOptions {
   analysis?: AnalysisPoolOptions;
   /** Snapshot the fleet into a state dir and restore it on start (off without it). */
   persistence?: PersistenceOptions;
+  /** Transitions kept for `events.subscribe { since }` (in the state dir with persistence); default 10,000. */
+  historySize?: number;
   server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token'>>;
 }
 
@@ -54,6 +56,7 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
     warm: options.warm,
     analysis: options.analysis,
     persistence: options.persistence,
+    historySize: options.historySize,
     version: packageVersion(),
   });
   let server: ControlServer;

@@ -60,6 +60,7 @@ const scenarios: Record<string, () => Promise<ScenarioModule>> = {
   'idle-flags': () => import('./idle-flags.js'),
   scale: () => import('./scale.js'),
   agents: () => import('./agents.js'),
+  inspector: () => import('./inspector.js'),
 };
 
 /** Which code is measured: the commit, and the files of src/ and machines/ that differ from it

@@ -18,7 +18,7 @@ export class RpcError extends Error {
 
 export interface EventMessage {
   subscriptionId: string;
-  topic: 'state' | 'log' | 'metrics';
+  topic: 'state' | 'values' | 'log' | 'metrics';
   [key: string]: unknown;
 }
 
@@ -275,7 +275,11 @@ export class TabvisorClient {
     if (message.method === 'event' && message.params) {
       const event = message.params;
       for (const [callerId, subscription] of this.subscriptions) {
-        if (subscription.serverId === event.subscriptionId) event.subscriptionId = callerId;
+        if (subscription.serverId !== event.subscriptionId) continue;
+        event.subscriptionId = callerId;
+        // A subscription that asked `since` a seq resubscribes, after a reconnect, since the last one seen: what it missed, once.
+        const { since } = subscription.params;
+        if (since !== undefined && event.topic === 'state' && typeof event.seq === 'number' && event.seq > since) subscription.params = { ...subscription.params, since: event.seq };
       }
       for (const listener of this.listeners) listener(event);
       return;

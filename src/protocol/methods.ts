@@ -15,6 +15,13 @@ const noParams = z.strictObject({}).optional();
 /** Params that may be left out as a whole; their fields' defaults still apply. */
 const optionalParams = <T extends z.ZodRawShape>(shape: T) => z.strictObject(shape).prefault({} as never);
 
+/** A machine's full state value: a state name, or regions and their values (`{ running: { health: 'healthy', … } }`). */
+export type StateValue = string | { [region: string]: StateValue };
+export const stateValue: z.ZodType<StateValue> = z.lazy(() => z.union([z.string(), z.record(z.string(), stateValue)])).meta({ id: 'StateValue' });
+const stateSince = z.number().describe('epoch ms the current state was entered');
+/** `all: true` lists every client's instances and tabs (operators, the inspector); else the caller's own and shared ones. */
+const all = z.boolean().default(false).describe("every client's, not only the caller's own and shared ones");
+
 const instanceInfo = z.object({
   instanceId,
   name: z.string(),
@@ -26,9 +33,21 @@ const instanceInfo = z.object({
   createdAt: z.number().describe('epoch ms'),
   shared: z.boolean(),
   reason: z.string().describe('why the instance is in its state'),
+  stateSince: stateSince.optional(),
+  value: stateValue.optional().describe('the machine\'s full state value'),
 });
 
-const tabInfo = z.object({ tabId, instanceId, url: z.string(), title: z.string(), state: tabState });
+const tabInfo = z.object({
+  tabId,
+  instanceId,
+  url: z.string(),
+  title: z.string(),
+  state: tabState,
+  reason: z.string().optional().describe('why the tab is in its state'),
+  restarts: z.number().int().optional(),
+  stateSince: stateSince.optional(),
+  value: stateValue.optional().describe('the machine\'s full state value'),
+});
 
 const waitUntil = z.enum(['load', 'domcontentloaded', 'networkidle']);
 const timeoutMs = z.number().int().min(1).max(600_000);
@@ -105,13 +124,13 @@ export const methods = {
     result: z.object({ instanceId, state: instanceState, pid: z.number().int().nullable(), launchMs: z.number() }),
   },
   'instance.list': {
-    summary: 'Every instance with its state, tabs, memory and restarts.',
-    params: noParams,
+    summary: "The caller's own and shared instances (every client's with all: true), with their state, tabs, memory and restarts.",
+    params: optionalParams({ all }),
     result: z.object({ instances: z.array(instanceInfo) }),
   },
   'instance.get': {
-    summary: 'One element of instance.list.',
-    params: z.strictObject({ instanceId }),
+    summary: "One element of instance.list; another client's instance that is not shared: -32002 unless all: true.",
+    params: z.strictObject({ instanceId, all }),
     result: instanceInfo,
   },
   'instance.restart': {
@@ -134,8 +153,8 @@ export const methods = {
     result: tabInfo.pick({ tabId: true, instanceId: true, url: true, state: true }),
   },
   'tab.list': {
-    summary: 'Tabs of one instance, or of all instances; answered from supervisor state.',
-    params: optionalParams({ instanceId: instanceId.optional() }),
+    summary: "Tabs of one instance, or of all the caller's own and shared instances (every client's with all: true); answered from supervisor state.",
+    params: optionalParams({ instanceId: instanceId.optional(), all }),
     result: z.object({ tabs: z.array(tabInfo) }),
   },
   'tab.close': {
@@ -306,10 +325,12 @@ export const methods = {
     }),
   },
   'events.subscribe': {
-    summary: 'Receive "event" notifications for the topics, optionally for one instance.',
+    summary:
+      'Receive "event" notifications for the topics, optionally for one instance. With since, the state events with a higher seq still in the history (the last 10,000 by default, kept across restarts with a state dir) come first, right after this answer, then live ones.',
     params: z.strictObject({
-      topics: z.array(z.enum(['state', 'log', 'metrics'])).min(1).max(3),
+      topics: z.array(z.enum(['state', 'values', 'log', 'metrics'])).min(1).max(4),
       instanceId: instanceId.optional(),
+      since: z.number().int().min(0).optional().describe('the last seq seen; 0: the whole history'),
     }),
     result: z.object({ subscriptionId: z.string() }),
   },
@@ -346,8 +367,15 @@ export function deadlineOf(method: MethodName, params: unknown): number | undefi
 export const stateEvent = z.object({
   actor: z.string(),
   kind: z.enum(['instance', 'tab']),
+  instanceId,
   from: z.string().nullable(),
   to: z.string(),
   reason: z.string(),
   at: z.number(),
+  seq: z.number().int().positive(),
+  value: stateValue.optional(),
+  event: z.string().optional(),
 });
+
+/** The `values` event payload: an actor's full state value, at most 10 a second per actor. */
+export const valuesEvent = z.object({ actor: z.string(), kind: z.enum(['instance', 'tab']), instanceId, value: stateValue, at: z.number() });

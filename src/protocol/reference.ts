@@ -3,11 +3,13 @@
 import { z } from 'zod';
 import { methods } from './methods.js';
 
-type Json = { type?: string | string[]; properties?: Record<string, Json>; required?: string[]; items?: Json; enum?: unknown[]; const?: unknown; anyOf?: Json[]; additionalProperties?: Json | boolean; description?: string; pattern?: string; default?: unknown };
+type Json = { type?: string | string[]; properties?: Record<string, Json>; required?: string[]; items?: Json; enum?: unknown[]; const?: unknown; anyOf?: Json[]; additionalProperties?: Json | boolean; description?: string; pattern?: string; default?: unknown; $ref?: string };
 
 /** A compact TypeScript-like rendering of a JSON schema. */
 function render(schema: Json | undefined): string {
   if (!schema) return '—';
+  // A named (recursive) schema, e.g. StateValue: by its name.
+  if (schema.$ref) return schema.$ref.slice(schema.$ref.lastIndexOf('/') + 1);
   if (schema.const !== undefined) return JSON.stringify(schema.const);
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' \\| ');
   if (schema.anyOf) {

@@ -35,6 +35,8 @@ export interface RuntimeOptions {
   version?: string;
   /** Keep a snapshot of the fleet in this dir and restore it on start (see Runtime.open). */
   persistence?: PersistenceOptions;
+  /** Transitions kept for `events.subscribe { since }` (history.ts); default 10,000. */
+  historySize?: number;
 }
 
 export interface PersistenceOptions {

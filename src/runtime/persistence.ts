@@ -23,6 +23,8 @@ const tabRecord = z.object({
   title: z.string(),
   state: z.string(),
   evictable: z.boolean(),
+  /** Absent in snapshots written before tab restarts were counted. */
+  restarts: z.number().int().min(0).optional(),
 });
 
 const instanceRecord = z.object({

@@ -36,7 +36,7 @@ export function recordFleet(view: FleetView, world: World): InstanceRecord[] {
       tabs: view
         .tabsOf(instance.instanceId)
         .filter((t) => t.state !== 'stopped')
-        .map((t) => ({ tabId: t.tabId, url: t.url, title: t.title, state: t.state, evictable: t.evictable })),
+        .map((t) => ({ tabId: t.tabId, url: t.url, title: t.title, state: t.state, evictable: t.evictable, restarts: t.restarts })),
     });
   }
   return records;
@@ -49,6 +49,8 @@ export interface RestoreHost {
   view: FleetView;
   /** The content of every snapshot written from now on. */
   content(): SnapshotContent;
+  /** The dir is this runtime's now (locked): read what else it keeps there (the transition history). */
+  tookDir(dir: string): void;
   /** Spawn the instance the record describes (adopting `browser` if given); resolves with its
    * view once it is back or failed, null if it stopped. */
   restoreInstance(record: InstanceRecord, browser: ChromeRecord | null): Promise<InstanceView | null>;
@@ -65,6 +67,7 @@ export async function openStateDir(store: SnapshotStore, restore: boolean, host:
   const profileRoot = join(store.dir, 'profiles');
   await mkdir(profileRoot, { recursive: true });
   await store.lock();
+  host.tookDir(store.dir);
   const loaded = await store.load();
   let records: InstanceRecord[] = [];
   let clean = false;

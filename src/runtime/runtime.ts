@@ -16,14 +16,16 @@ import { silentLogger } from '../log.js';
 import { relieveMemory } from './eviction.js';
 import { FleetView } from './fleet-view.js';
 import { Admission } from './admission.js';
+import { HISTORY_FILE, TransitionHistory } from './history.js';
 import { firstProbeDelayMs, instanceOptions, resolveDefaults, type CreateInstanceParams, type InstanceDefaults, type RuntimeOptions } from './options.js';
 import { PageService, type PageHost } from './pages.js';
 import { SnapshotStore, type InstanceRecord, type SnapshotContent, type WriteResult } from './persistence.js';
 import { openStateDir, recordFleet } from './restore.js';
 import { TabCalls } from './tab-calls.js';
-import { usableStates, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
 import { indexSchedulerByActor } from './scheduler-index.js';
+import { Thumbnails } from './thumbnails.js';
 import { WarmPool } from './warm-pool.js';
+import { usableStates, type ActorValue, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
 import { World } from './world.js';
 import { waitAtMost } from '../wait.js';
 
@@ -39,8 +41,12 @@ export class Runtime implements PageHost {
   readonly startedAt = Date.now();
   /** Snapshots, actions and analysis of pages (over the analysis pool). */
   readonly pages: PageService;
+  /** The inspector's live view of tabs: small JPEGs, captured on demand. */
+  readonly thumbnails: Thumbnails;
   private readonly log: Logger;
-  private readonly view = new FleetView();
+  /** The last transitions, for subscribers that ask `since` a seq (kept in the state dir). */
+  private readonly history: TransitionHistory;
+  private readonly view: FleetView;
   private readonly world: World;
   private readonly root: Actor<ReturnType<World['machines']>>;
   private readonly store: SnapshotStore | null;
@@ -52,6 +58,8 @@ export class Runtime implements PageHost {
 
   constructor(readonly options: RuntimeOptions) {
     this.log = options.log ?? silentLogger();
+    this.history = new TransitionHistory(options.historySize, this.log);
+    this.view = new FleetView(() => this.history.nextSeq());
     this.defaults = resolveDefaults(options.defaults);
     this.admission = new Admission({ maxInstances: options.maxInstances, memoryReserveMb: options.memoryReserveMb });
     this.maxInstances = this.admission.maxInstances;
@@ -68,11 +76,14 @@ export class Runtime implements PageHost {
       onMemoryPressure: (id) => void this.relieveMemory(id),
       onInstanceFailed: (id, reason) => this.log.error({ actor: id, reason }, 'instance failed; the rest of the fleet keeps running'),
     });
+    // First: a subscriber that asks for the history right after a transition finds it there.
+    this.view.onTransition((t) => this.history.append(t));
     this.view.onTransition((t) => this.transitioned(t));
     this.view.onChange(() => this.store?.changed());
     this.root = createActor(logic, { inspect: this.view.inspect });
     indexSchedulerByActor(this.root.system);
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
+    this.thumbnails = new Thumbnails({ tab: (tabId) => this.view.tab(tabId), handle: (tabId) => this.world.tabHandle(this.view.tab(tabId).instanceId, tabId) });
     this.root.start();
     this.warm = options.warm
       ? new WarmPool(options.warm, {
@@ -96,6 +107,7 @@ export class Runtime implements PageHost {
       world: this.world,
       view: this.view,
       content: () => this.snapshotContent(),
+      tookDir: (dir) => void this.history.open(join(dir, HISTORY_FILE)),
       restoreInstance: (record, browser) => this.restoreInstance(record, browser),
     });
   }
@@ -142,6 +154,16 @@ export class Runtime implements PageHost {
   /** Every transition of every instance and tab, in order per actor. */
   onTransition(listener: (t: Transition) => void): () => void {
     return this.view.onTransition(listener);
+  }
+
+  /** Transitions with a seq above `seq` still in the history, oldest first (of one instance if asked). */
+  transitionsSince(seq: number, instanceId?: string): Transition[] {
+    return this.history.since(seq, instanceId);
+  }
+
+  /** Every snapshot of an instance or tab that did not change its reported state: its full state value. */
+  onValue(listener: (v: ActorValue) => void): () => void {
+    return this.view.onValue(listener);
   }
 
   health(): { status: 'ok' | 'degraded'; instances: Record<string, number>; uptimeMs: number; analysis: PoolStats; warm?: { size: number; ready: number; launching: number } } {
@@ -280,6 +302,7 @@ export class Runtime implements PageHost {
       await this.store?.close(final).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'final snapshot failed'));
       await this.pages.pool.close();
       this.view.close();
+      await this.history.close();
     })();
     return this.closed;
   }
@@ -324,7 +347,7 @@ export class Runtime implements PageHost {
         failed: record.state === 'failed',
         restarts: record.restarts,
         reason: record.reason,
-        tabs: record.tabs.map(({ tabId, url, title, evictable }) => ({ tabId, url, title, evictable, firstProbeDelayMs: firstProbeDelayMs(record.options.tabProbe.intervalMs) })),
+        tabs: record.tabs.map(({ tabId, url, title, evictable, restarts }) => ({ tabId, url, title, evictable, restarts, firstProbeDelayMs: firstProbeDelayMs(record.options.tabProbe.intervalMs) })),
       },
     });
     return this.settle(instanceId, (state) => (usableStates.has(state) || state === 'failed' ? 'ok' : state === 'stopped' ? 'fail' : undefined)).then(

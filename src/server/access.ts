@@ -2,7 +2,7 @@
 // DNS-rebinding page can even make its requests look same-origin; a token stands in for
 // everything when the runtime listens beyond loopback. Decided before the WebSocket upgrade,
 // on the HTTP request, so a refused client never gets a socket.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 
@@ -57,6 +57,25 @@ export function tokenMatches(presented: string | undefined | null, token: string
   return timingSafeEqual(digest(presented), digest(token));
 }
 
+/**
+ * The inspector's cookie (set by `/inspector?token=T`): not the token itself but a value derived
+ * from it, so that the cookie, which the browser sends to every port of this host, does not give
+ * the token away to another local server.
+ */
+export const TOKEN_COOKIE = 'tabvisor_inspector';
+
+export function cookieValue(token: string): string {
+  return createHmac('sha256', token).update('tabvisor inspector cookie').digest('base64url');
+}
+
+function presentedCookie(req: IncomingMessage): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [name, value] = part.trim().split('=', 2);
+    if (name === TOKEN_COOKIE && value) return value;
+  }
+  return null;
+}
+
 function presentedToken(req: IncomingMessage, url: URL): string | null {
   const header = req.headers.authorization;
   if (header) {
@@ -66,11 +85,20 @@ function presentedToken(req: IncomingMessage, url: URL): string | null {
   return url.searchParams.get('token');
 }
 
-/** Why this request may not use the channel, or null when it may. */
+/**
+ * Why this request may not use the channel, or null when it may. A browser page may if its
+ * Origin is allow-listed or is this server's own (the inspector): exactly `http://` and the Host
+ * the request came with, which the Host rule has just accepted.
+ */
 export function refusal(req: IncomingMessage, url: URL, options: AccessOptions): Refusal | null {
-  if (!hostAllowed(req.headers.host, options)) return { status: 403, reason: `Host ${JSON.stringify(req.headers.host ?? '')} is not this server` };
+  const host = req.headers.host;
+  if (!hostAllowed(host, options)) return { status: 403, reason: `Host ${JSON.stringify(host ?? '')} is not this server` };
   const origin = req.headers.origin;
-  if (origin && !(options.allowedOrigins ?? []).includes(origin)) return { status: 403, reason: `Origin ${origin} is not allowed` };
-  if (options.token && !tokenMatches(presentedToken(req, url), options.token)) return { status: 401, reason: 'missing or wrong token' };
+  if (origin && !(options.allowedOrigins ?? []).includes(origin) && origin.toLowerCase() !== `http://${host?.toLowerCase()}`) {
+    return { status: 403, reason: `Origin ${origin} is not allowed` };
+  }
+  if (options.token && !tokenMatches(presentedToken(req, url), options.token) && !tokenMatches(presentedCookie(req), cookieValue(options.token))) {
+    return { status: 401, reason: 'missing or wrong token' };
+  }
   return null;
 }

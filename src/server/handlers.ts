@@ -17,9 +17,12 @@ export interface Call {
    * method's rule in methods.ts); the reason is the coded error the call answers with.
    */
   signal: AbortSignal;
-  subscribe(topics: ('state' | 'log' | 'metrics')[], instanceId: string | undefined): string;
+  /** With `since`, the state events after that seq still in the history go out first. */
+  subscribe(topics: Topic[], instanceId: string | undefined, since?: number): string;
   unsubscribe(subscriptionId: string): boolean;
 }
+
+export type Topic = ValidParams<'events.subscribe'>['topics'][number];
 
 export interface ServerInfo {
   version: string;
@@ -40,6 +43,8 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
   };
   /** A tab of an instance the caller may act on. */
   const ownedTab = (tabId: string, call: Call): void => void owned(runtime.tab(tabId).instanceId, call);
+  /** Listing shows a client its own and shared instances; `all` shows every one (operators, the inspector). */
+  const listed = (view: InstanceView, call: Call, all: boolean): boolean => all || view.shared || view.owner === call.owner;
   const describe = (view: InstanceView) => ({
     instanceId: view.instanceId,
     name: view.name,
@@ -51,8 +56,20 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     createdAt: view.createdAt,
     shared: view.shared,
     reason: view.reason,
+    stateSince: view.stateSince,
+    value: view.value,
   });
-  const tabInfo = (t: TabView) => ({ tabId: t.tabId, instanceId: t.instanceId, url: t.url, title: t.title, state: t.state });
+  const tabInfo = (t: TabView) => ({
+    tabId: t.tabId,
+    instanceId: t.instanceId,
+    url: t.url,
+    title: t.title,
+    state: t.state,
+    reason: t.reason,
+    restarts: t.restarts,
+    stateSince: t.stateSince,
+    value: t.value,
+  });
 
   return {
     'system.hello': () => ({
@@ -72,8 +89,8 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       const view = await runtime.createInstance(params, call.owner);
       return { instanceId: view.instanceId, state: view.state, pid: view.pid, launchMs: view.launchMs ?? 0 };
     },
-    'instance.list': () => ({ instances: runtime.instances().map(describe) }),
-    'instance.get': ({ instanceId }) => describe(runtime.instance(instanceId)),
+    'instance.list': ({ all }, call) => ({ instances: runtime.instances().filter((v) => listed(v, call, all)).map(describe) }),
+    'instance.get': ({ instanceId, all }, call) => describe(all ? runtime.instance(instanceId) : owned(instanceId, call)),
     'instance.restart': async ({ instanceId }, call) => {
       owned(instanceId, call);
       const view = await runtime.restartInstance(instanceId);
@@ -91,9 +108,14 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       const { url: current, state } = runtime.tab(tabId);
       return { tabId, instanceId, url: current, state };
     },
-    'tab.list': ({ instanceId }) => {
-      if (instanceId) runtime.instance(instanceId); // -32000 for an unknown instance
-      return { tabs: runtime.tabs(instanceId).map(tabInfo) };
+    'tab.list': ({ instanceId, all }, call) => {
+      if (instanceId) {
+        if (all) runtime.instance(instanceId); // -32000 for an unknown instance
+        else owned(instanceId, call); // … and -32002 for another client's
+        return { tabs: runtime.tabs(instanceId).map(tabInfo) };
+      }
+      const shown = new Set(runtime.instances().filter((v) => listed(v, call, all)).map((v) => v.instanceId));
+      return { tabs: runtime.tabs().filter((t) => shown.has(t.instanceId)).map(tabInfo) };
     },
     'tab.close': async ({ tabId }, call) => {
       ownedTab(tabId, call);
@@ -144,9 +166,9 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       return runtime.pages.audit(tabId, call.signal);
     },
     'supervisor.snapshot': () => runtime.snapshot(),
-    'events.subscribe': ({ topics, instanceId }, call) => {
+    'events.subscribe': ({ topics, instanceId, since }, call) => {
       if (instanceId) runtime.instance(instanceId);
-      return { subscriptionId: call.subscribe(topics, instanceId) };
+      return { subscriptionId: call.subscribe(topics, instanceId, since) };
     },
     'events.unsubscribe': ({ subscriptionId }, call) => {
       if (!call.unsubscribe(subscriptionId)) {

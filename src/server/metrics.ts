@@ -4,6 +4,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { INSTANCE_STATES, TAB_STATES } from '../../machines/index.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { ValuesStats } from './values-feed.js';
 
 /**
  * Node's default metrics (heap, GC, handles, fds, CPU, event-loop lag) belong to the process:
@@ -24,7 +25,7 @@ export class ServerMetrics {
   private readonly rpc: Histogram<'method' | 'outcome'>;
   private readonly detach: (() => void)[] = [];
 
-  constructor(runtime: Runtime) {
+  constructor(runtime: Runtime, values?: ValuesStats) {
     const registers = [this.registry];
     /** Actors counted by state, every state present (0 when none). */
     const byState = (name: string, help: string, states: string[], views: () => Iterable<{ state: string }>) =>
@@ -117,6 +118,19 @@ export class ServerMetrics {
         this.set({ stat: 'utilization' }, stats.utilization);
       },
     });
+    if (values) {
+      new Counter({
+        name: 'tabvisor_values_total',
+        help: 'The values topic (the inspector): state values seen while someone subscribed, and values events sent after coalescing',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          this.reset();
+          this.inc({ outcome: 'seen' }, values.seen);
+          this.inc({ outcome: 'sent' }, values.sent);
+        },
+      });
+    }
   }
 
   /** One JSON-RPC call done (only known methods get this far: clients cannot grow the series). */

@@ -1,5 +1,6 @@
 // The control channel: one HTTP server carrying JSON-RPC over WebSocket at /rpc, GET /health,
-// and the event subscriptions (state, log, metrics) fed by the runtime.
+// GET /metrics, the inspector (inspector-http.ts), and the event subscriptions (state, values,
+// log, metrics) fed by the runtime.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -8,12 +9,14 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { LogTap } from '../log.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Transition } from '../runtime/views.js';
-import { createHandlers, type Handlers, type ServerInfo } from './handlers.js';
+import { createHandlers, type Handlers, type ServerInfo, type Topic } from './handlers.js';
 import { dispatchFrame, failure, type ConnectionContext } from './rpc.js';
 import { ErrorCode, TabvisorError } from '../errors.js';
 import { defaultUrlPolicy, type UrlPolicy } from './url-policy.js';
 import { assertBindable, refusal, type AccessOptions } from './access.js';
 import { ServerMetrics } from './metrics.js';
+import { InspectorHttp, SECURITY_HEADERS, isInspectorPath } from './inspector-http.js';
+import { ValuesFeed } from './values-feed.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -37,10 +40,14 @@ export interface ServerOptions {
   token?: string;
 }
 
-type Topic = 'state' | 'log' | 'metrics';
+/** State events a replay sends per turn of the event loop: a few milliseconds of serialising each. */
+const REPLAY_CHUNK = 500;
+
 interface Subscription {
   topics: Set<Topic>;
   instanceId: string | undefined;
+  /** Asked for the history: live state events wait until it has been sent (they are in it). */
+  replaying: boolean;
 }
 interface Connection {
   ws: WebSocket;
@@ -55,6 +62,9 @@ export class ControlServer {
   private readonly connections = new Set<Connection>();
   private readonly handlers: Handlers;
   private readonly metrics: ServerMetrics;
+  private readonly inspector: InspectorHttp;
+  /** The `values` topic, coalesced; listens to the runtime only while someone subscribes. */
+  readonly values: ValuesFeed;
   private readonly detach: (() => void)[] = [];
   private metricsTimer: NodeJS.Timeout | undefined;
   private nextConnection = 1;
@@ -73,7 +83,9 @@ export class ControlServer {
       maxInFlight: this.maxInFlight,
       urlPolicy: options.urlPolicy ?? defaultUrlPolicy,
     });
-    this.metrics = new ServerMetrics(options.runtime);
+    this.values = new ValuesFeed(options.runtime, (v) => this.publish('values', v.instanceId, { ...v }));
+    this.metrics = new ServerMetrics(options.runtime, this.values.stats);
+    this.inspector = new InspectorHttp(options.runtime, options.token);
     this.http = createServer((req, res) => this.serveHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -125,6 +137,7 @@ export class ControlServer {
     this.closing = true;
     clearInterval(this.metricsTimer);
     for (const off of this.detach) off();
+    this.values.close();
     this.metrics.close();
     for (const connection of this.connections) connection.ws.close(1001, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
@@ -136,11 +149,17 @@ export class ControlServer {
   private serveHttp(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method !== 'GET' || (url.pathname !== '/metrics' && url.pathname !== '/health')) return void json(404, { error: 'not found' });
+    const inspector = isInspectorPath(url.pathname);
+    if (req.method !== 'GET' || (url.pathname !== '/metrics' && url.pathname !== '/health' && !inspector)) return void json(404, { error: 'not found' });
     // The channel's Host, Origin and token rules; /health without the token (probes send
     // none), so a rebinding page still cannot read it.
     const refused = refusal(req, url, url.pathname === '/health' ? { ...this.access, token: undefined } : this.access);
+    if (refused && inspector) {
+      const hint = refused.status === 401 ? ': open /inspector?token=<the token> once; a cookie then stands in for it' : '';
+      return void res.writeHead(refused.status, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end(`${refused.reason}${hint}\n`);
+    }
     if (refused) return void json(refused.status, { error: refused.reason });
+    if (inspector) return this.inspector.serve(req, res, url);
     if (url.pathname === '/health') return void json(this.closing ? 503 : 200, this.closing ? { status: 'stopping' } : this.options.runtime.health());
     void this.metrics.text().then(
       (text) => res.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
@@ -177,13 +196,20 @@ export class ControlServer {
     const ctx: ConnectionContext = {
       owner: connection.owner,
       signal: gone.signal,
-      subscribe: (topics, instanceId) => {
+      subscribe: (topics, instanceId, since) => {
         const id = `s-${this.nextSubscription++}`;
-        connection.subscriptions.set(id, { topics: new Set(topics), instanceId });
+        const sub: Subscription = { topics: new Set(topics), instanceId, replaying: since !== undefined && topics.includes('state') };
+        connection.subscriptions.set(id, sub);
+        if (sub.replaying) setImmediate(() => this.replay(connection, id, sub, since ?? 0));
         if (topics.includes('metrics')) this.ensureMetrics();
+        if (topics.includes('values')) this.values.setActive(true);
         return id;
       },
-      unsubscribe: (id) => connection.subscriptions.delete(id),
+      unsubscribe: (id) => {
+        const removed = connection.subscriptions.delete(id);
+        this.refreshValues();
+        return removed;
+      },
     };
     const options = {
       onMethodDone: (method: string, ms: number, ok: boolean) => this.metrics.observeRpc(method, ms, ok),
@@ -203,20 +229,44 @@ export class ControlServer {
     });
     ws.on('close', () => {
       this.connections.delete(connection);
+      this.refreshValues();
       gone.abort(new TabvisorError(ErrorCode.Unavailable, 'the client disconnected', { state: 'disconnected' }));
     });
     ws.on('error', (error) => this.options.log.debug({ err: error.message }, 'websocket error'));
   }
 
   private publishState(t: Transition): void {
-    this.publish('state', t.instanceId, { actor: t.actor, kind: t.kind, from: t.from, to: t.to, reason: t.reason, at: t.at });
+    this.values.stated(t);
+    this.publish('state', t.instanceId, { ...t });
+  }
+
+  /**
+   * The history after `since`, once the subscribe answer is on its way (the answer goes out
+   * in this turn of the event loop, this runs in the next): a client knows the subscription's
+   * id before its events come. A few hundred events a turn, so that replaying 10,000 does not
+   * hold the event loop; live state events wait meanwhile (each chunk reads the history again,
+   * so they come in their turn, once).
+   */
+  private replay(connection: Connection, id: string, sub: Subscription, since: number): void {
+    if (connection.subscriptions.get(id) !== sub || connection.ws.readyState !== connection.ws.OPEN) return;
+    const due = this.options.runtime.transitionsSince(since, sub.instanceId);
+    const chunk = due.slice(0, REPLAY_CHUNK);
+    for (const t of chunk) connection.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: { subscriptionId: id, topic: 'state', ...t } }));
+    if (due.length > REPLAY_CHUNK) setImmediate(() => this.replay(connection, id, sub, chunk.at(-1)!.seq));
+    else sub.replaying = false;
+  }
+
+  /** The values feed runs while any subscription wants values. */
+  private refreshValues(): void {
+    const anyone = [...this.connections].some((c) => [...c.subscriptions.values()].some((s) => s.topics.has('values')));
+    this.values.setActive(anyone);
   }
 
   private publish(topic: Topic, instanceId: string | undefined, payload: Record<string, unknown>): void {
     const limit = this.options.maxBufferedBytes ?? 8 * 1024 * 1024;
     for (const connection of this.connections) {
       for (const [subscriptionId, sub] of connection.subscriptions) {
-        if (!sub.topics.has(topic)) continue;
+        if (!sub.topics.has(topic) || (topic === 'state' && sub.replaying)) continue;
         if (sub.instanceId && instanceId && sub.instanceId !== instanceId) continue;
         if (connection.ws.bufferedAmount > limit) {
           this.dropSlow(connection);
@@ -236,6 +286,7 @@ export class ControlServer {
     const { ws } = connection;
     const bufferedBytes = ws.bufferedAmount;
     connection.subscriptions.clear();
+    this.refreshValues();
     this.options.log.warn({ owner: connection.owner, bufferedBytes }, 'closing a slow subscriber');
     ws.close(1013, 'subscriber too slow');
     const timer = setTimeout(() => ws.terminate(), this.options.slowCloseGraceMs ?? 2_000);

@@ -76,6 +76,30 @@ describe('client reconnect', () => {
     expect(client.state).toBe('closed');
   });
 
+  it('resubscribes `since` the last seq it saw: what happened while it was away comes once, nothing twice', async () => {
+    const client = await connect(tv!.url, { client: 'resume', reconnect: { initialDelayMs: 300, maxDelayMs: 300 } });
+    const events: EventMessage[] = [];
+    client.onEvent((e) => events.push(e));
+    const start = tv!.runtime.transitionsSince(0).at(-1)?.seq ?? 0;
+    await client.call('events.subscribe', { topics: ['state'], since: start });
+    const { instanceId } = await client.call('instance.create', {});
+    for (let i = 0; i < 200 && !events.some((e) => e.actor === instanceId && e.to === 'healthy'); i++) await new Promise((r) => setTimeout(r, 25));
+
+    client.ws.terminate(); // the network goes away; the runtime goes on meanwhile
+    const meanwhile = await connect(tv!.url, { client: 'resume', reconnect: false });
+    const { tabId } = await meanwhile.call('tab.open', { instanceId, url: pages.url('/page/away') });
+    await meanwhile.close();
+    await untilState(client, 'open');
+    await client.call('instance.stop', { instanceId });
+    for (let i = 0; i < 200 && !events.some((e) => e.actor === instanceId && e.to === 'stopped'); i++) await new Promise((r) => setTimeout(r, 25));
+
+    const seqs = events.map((e) => e.seq as number);
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b)); // each once, in order
+    expect(seqs).toEqual(tv!.runtime.transitionsSince(start).map((t) => t.seq)); // and every one
+    expect(events.filter((e) => e.actor === tabId).map((e) => e.to)).toEqual(['spawning', 'healthy', 'stopped']);
+    await client.close();
+  });
+
   it('rejects a call in flight when the connection is lost, with CONNECTION_LOST', async () => {
     const client = await connect(tv!.url, { client: 'in-flight', reconnect: { initialDelayMs: 50 } });
     const { instanceId } = await client.call('instance.create', {});

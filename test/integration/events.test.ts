@@ -1,11 +1,13 @@
-// events.subscribe: state events in order per actor (filtered by instance when asked), log
+// events.subscribe: state events in order per actor (filtered by instance when asked), with
+// seq, value and cause; the history replayed `since` a seq; the values topic, coalesced; log
 // lines, periodic metrics and unsubscribe.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { RpcError, type EventMessage } from '../../src/client/index.js';
 import { createLogger, type LogTap } from '../../src/log.js';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness, type Harness, type StateEvent } from './harness.js';
 
 let h: Harness;
 const logTap: LogTap = new EventEmitter();
@@ -113,4 +115,129 @@ describe('events', () => {
     logTap.off('line', onLine);
     stopFast();
   });
+
+  it('gives each state event a seq (one more per transition), the full state value and the event that caused it', async () => {
+    const mark = h.events.mark();
+    const { instanceId } = await h.client.call('instance.create', { name: 'seq' });
+    const { tabId } = await h.client.call('tab.open', { instanceId, url: h.pages.url('/page/seq') });
+    await h.client.call('tab.close', { tabId });
+    await h.client.call('instance.stop', { instanceId });
+    await h.events.waitFor({ actor: instanceId, to: 'stopped' }, mark);
+    const seen = h.events.events.slice(mark);
+    // Every transition of the runtime, in the order made: consecutive seqs.
+    expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => seen[0]!.seq + i));
+    const of = (actor: string) => seen.filter((e) => e.actor === actor).map(({ from, to, event, value, instanceId: i }) => ({ from, to, event, value, instanceId: i }));
+    expect(of(instanceId)).toEqual([
+      { from: null, to: 'spawning', event: 'xstate.init', value: 'spawning', instanceId },
+      { from: 'spawning', to: 'healthy', event: expect.stringMatching(/^xstate\.done\.actor\./), value: { running: { health: 'healthy', probe: expect.any(String), memory: expect.any(String) } }, instanceId },
+      { from: 'healthy', to: 'stopping', event: 'STOP', value: 'stopping', instanceId },
+      { from: 'stopping', to: 'stopped', event: expect.stringMatching(/^xstate\.done\.actor\./), value: 'stopped', instanceId },
+    ]);
+    expect(of(tabId)).toEqual([
+      { from: null, to: 'spawning', event: 'xstate.init', value: 'spawning', instanceId },
+      { from: 'spawning', to: 'healthy', event: expect.stringMatching(/^xstate\.done\.actor\./), value: { running: { health: 'healthy', probe: expect.any(String) } }, instanceId },
+      { from: 'healthy', to: 'stopped', event: 'CLOSE', value: 'stopped', instanceId },
+    ]);
+  });
+
+  it('replays the history after `since` right after its answer, in seq order, then live events: no gap, no duplicate', async () => {
+    const mark = h.events.mark();
+    const { instanceId } = await h.client.call('instance.create', { name: 'replayed' });
+    const other = await h.client.call('instance.create', { name: 'not replayed' });
+    const { tabId } = await h.client.call('tab.open', { instanceId, url: h.pages.url('/page/replayed') });
+    await h.events.waitFor({ actor: tabId, to: 'healthy' }, mark);
+    const ofInstance = (from: number) => h.events.events.slice(from).filter((e) => e.instanceId === instanceId);
+    const before = ofInstance(mark);
+    expect(before.map((e) => e.to)).toEqual(['spawning', 'healthy', 'spawning', 'healthy']);
+    const since = before[1]!.seq;
+
+    // A raw socket, to see the frames in the order they come.
+    const ws = new WebSocket(`${h.tv.url}?client=replayer`);
+    const frames: Record<string, any>[] = [];
+    ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'events.subscribe', params: { topics: ['state'], instanceId, since } }));
+    await until(() => frames.length >= 3);
+    const { subscriptionId } = frames[0]!.result as { subscriptionId: string };
+    expect(frames[0]).toMatchObject({ id: 1, result: { subscriptionId: expect.any(String) } });
+    const replayed = frames.slice(1).map((f) => f.params as StateEvent & { subscriptionId: string; topic: string });
+    expect(replayed.every((e) => e.subscriptionId === subscriptionId && e.topic === 'state')).toBe(true);
+    const strip = (e: object) => {
+      const { subscriptionId: _, topic: __, ...rest } = e as Record<string, unknown>;
+      return rest;
+    };
+    expect(replayed.map(strip)).toEqual(before.slice(2).map(strip));
+
+    // Then the live ones, each once: the tab's close and the instance's stop.
+    const live = h.events.mark();
+    await h.client.call('tab.close', { tabId });
+    await h.client.call('instance.stop', { instanceId });
+    await h.events.waitFor({ actor: instanceId, to: 'stopped' }, live);
+    await until(() => frames.some((f) => f.params?.actor === instanceId && f.params?.to === 'stopped'));
+    const all = frames.slice(1).map((f) => f.params as StateEvent);
+    expect(all.map((e) => e.seq)).toEqual([...new Set(all.map((e) => e.seq))].sort((a, b) => a - b));
+    expect(all.map(strip)).toEqual(ofInstance(mark).slice(2).map(strip));
+    expect(all.every((e) => e.instanceId === instanceId)).toBe(true);
+
+    // since 0: the whole history the runtime keeps, other instances too.
+    const whole = await collectReplay(0);
+    expect(whole.length).toBe(h.tv.runtime.transitionsSince(0).length);
+    expect(whole.some((e) => e.actor === other.instanceId)).toBe(true);
+    ws.close();
+    await h.client.call('instance.stop', { instanceId: other.instanceId });
+  });
+
+  it('sends values coalesced: every actor at most 10 a second, only changed values, and nothing while nobody subscribes', async () => {
+    // Probes every 20 ms: each actor's state value changes some 80 times a second.
+    const fast = await startHarness({ defaults: { probe: { intervalMs: 20, deadlineMs: 1_000, degradeAfter: 2, recoverAfter: 4 }, tabProbe: { intervalMs: 20, deadlineMs: 1_000, degradeAfter: 2, recoverAfter: 4 } } });
+    try {
+      const { instanceId } = await fast.client.call('instance.create', { name: 'busy' });
+      const { tabId } = await fast.client.call('tab.open', { instanceId, url: fast.pages.url('/page/busy') });
+      const feed = fast.tv.server.values;
+      const idle = { ...feed.stats };
+      await new Promise((r) => setTimeout(r, 300));
+      expect(feed.stats).toEqual(idle); // nobody subscribes: nothing is even looked at
+
+      const watcher = await fast.connectAnother('charts');
+      const seen = collect(watcher);
+      const { subscriptionId } = await watcher.call('events.subscribe', { topics: ['values'] });
+      const started = Date.now();
+      await new Promise((r) => setTimeout(r, 3_000));
+      await watcher.call('events.unsubscribe', { subscriptionId });
+      const elapsed = Date.now() - started;
+      const values = seen.events.filter((e) => e.topic === 'values');
+      for (const actor of [instanceId, tabId]) {
+        const mine = values.filter((e) => e.actor === actor);
+        // One flush every 100 ms at most, one event per actor per flush.
+        expect(mine.length).toBeLessThanOrEqual(Math.floor(elapsed / 100) + 1);
+        expect(mine.length).toBeGreaterThan(10);
+        for (const [i, e] of mine.entries()) {
+          expect(e).toMatchObject({ subscriptionId, kind: actor === tabId ? 'tab' : 'instance', instanceId, value: { running: expect.any(Object) }, at: expect.any(Number) });
+          if (i > 0) expect(JSON.stringify(e.value)).not.toBe(JSON.stringify(mine[i - 1]!.value));
+        }
+      }
+      expect(feed.stats.seen).toBeGreaterThan(3 * feed.stats.sent);
+      // Unsubscribed: the feed stops listening.
+      const after = { ...feed.stats };
+      await new Promise((r) => setTimeout(r, 300));
+      expect(feed.stats).toEqual(after);
+      seen.stop();
+      await fast.client.call('instance.stop', { instanceId });
+    } finally {
+      await fast.close();
+    }
+  });
 });
+
+/** The state events a fresh subscription with `since` gets first. */
+async function collectReplay(since: number): Promise<StateEvent[]> {
+  const ws = new WebSocket(h.tv.url);
+  const frames: Record<string, any>[] = [];
+  ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'events.subscribe', params: { topics: ['state'], since } }));
+  const expected = h.tv.runtime.transitionsSince(since).length;
+  await until(() => frames.length >= expected + 1);
+  ws.close();
+  return frames.slice(1).map((f) => f.params as StateEvent);
+}

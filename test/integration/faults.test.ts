@@ -55,6 +55,8 @@ describe('faults', () => {
     try {
       const degraded = await h.events.waitFor({ actor: f.instanceId, from: 'healthy', to: 'degraded' }, mark, 15_000);
       expect(degraded.reason).toMatch(/probes missed/);
+      // The event that moved it: the probe's raised miss, not the timer that started the step.
+      expect(degraded.event).toBe('PROBE_MISSED');
       const recovering = await h.events.waitFor({ actor: f.instanceId, from: 'degraded', to: 'recovering' }, mark, 15_000);
       expect(recovering.reason).toMatch(/unresponsive/);
       await h.events.waitFor({ actor: f.instanceId, from: 'recovering', to: 'healthy' }, mark);

@@ -113,6 +113,8 @@ const SAFE_WHEN_VALID = new Set<MethodName>([
 /** What a fuzz connection may expect of a call with valid params (it owns nothing). */
 function validOutcomes(method: MethodName, params: Record<string, unknown> | undefined, world: World): Outcome[] | null {
   const instance = (id: unknown) => (id === undefined || id === world.instanceId ? 'ok' : NotFound);
+  // Naming the world's instance (the harness client's, not shared) without all: true is touching it.
+  const named = (id: unknown, all: unknown) => (id === world.instanceId && all !== true ? Forbidden : instance(id));
   const tab = (id: unknown) => (id === world.tabId ? Forbidden : NotFound);
   switch (method) {
     case 'system.hello':
@@ -121,6 +123,7 @@ function validOutcomes(method: MethodName, params: Record<string, unknown> | und
       return ['ok'];
     case 'instance.get':
     case 'tab.list':
+      return [named(params?.instanceId, params?.all)];
     case 'events.subscribe':
       return [instance(params?.instanceId)];
     case 'tab.snapshot':
@@ -434,17 +437,18 @@ export class FrameSource {
       case 'system.hello':
       case 'system.health':
       case 'instance.list':
-        return rng.chance(0.5) ? undefined : {};
+        return rng.chance(0.5) ? undefined : rng.chance(0.5) ? {} : { all: rng.chance(0.5) };
       case 'instance.create':
         return { name: 'fuzz', shared: false, args: ['--mute-audio'], limits: { maxTabs: 5, softMemoryMb: 256 }, restart: { maxRestarts: 1, windowMs: 1000 } };
       case 'instance.get':
+        return rng.chance(0.5) ? { instanceId } : { instanceId, all: rng.chance(0.5) };
       case 'instance.restart':
       case 'instance.stop':
         return { instanceId };
       case 'tab.open':
         return { instanceId, url: world.pageUrl, evictable: false };
       case 'tab.list':
-        return rng.chance(0.3) ? undefined : rng.chance(0.5) ? {} : { instanceId };
+        return rng.chance(0.3) ? undefined : rng.chance(0.5) ? {} : rng.chance(0.5) ? { instanceId } : { instanceId, all: rng.chance(0.5) };
       case 'tab.close':
         return { tabId };
       case 'tab.navigate':
@@ -466,7 +470,11 @@ export class FrameSource {
       case 'analysis.audit':
         return { tabId, timeoutMs: 1000 };
       case 'events.subscribe':
-        return { topics: rng.chance(0.5) ? ['state'] : ['state', 'log', 'metrics'], ...(rng.chance(0.5) ? { instanceId } : {}) };
+        return {
+          topics: rng.pick([['state'], ['state', 'log', 'metrics'], ['values'], ['state', 'values']]),
+          ...(rng.chance(0.5) ? { instanceId } : {}),
+          ...(rng.chance(0.3) ? { since: rng.pick([0, 1, Number.MAX_SAFE_INTEGER]) } : {}),
+        };
       case 'events.unsubscribe':
         return { subscriptionId: `s-${rng.int(20)}` };
     }

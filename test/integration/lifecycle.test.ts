@@ -161,6 +161,51 @@ describe('lifecycle', () => {
     await other.call('instance.stop', { instanceId });
   });
 
+  it("lists a client's own and shared instances and tabs; all: true lists everyone's", async () => {
+    const mine = await h.client.call('instance.create', { name: 'mine' });
+    const myTab = await h.client.call('tab.open', { instanceId: mine.instanceId, url: h.pages.url('/page/private?session=secret') });
+    const shared = await h.client.call('instance.create', { name: 'ours', shared: true });
+    const sharedTab = await h.client.call('tab.open', { instanceId: shared.instanceId, url: h.pages.url('/page/ours') });
+    const other = await h.connectAnother('neighbour');
+    const theirs = await other.call('instance.create', { name: 'theirs' });
+    const theirTab = await other.call('tab.open', { instanceId: theirs.instanceId, url: h.pages.url('/page/theirs') });
+    const ids = (list: { instanceId: string }[]) => list.map((i) => i.instanceId).sort();
+    const tabIds = (list: { tabId: string }[]) => list.map((t) => t.tabId).sort();
+
+    expect(ids((await h.client.call('instance.list')).instances)).toEqual([mine.instanceId, shared.instanceId].sort());
+    expect(ids((await other.call('instance.list')).instances)).toEqual([shared.instanceId, theirs.instanceId].sort());
+    expect(ids((await other.call('instance.list', { all: true })).instances)).toEqual([mine.instanceId, shared.instanceId, theirs.instanceId].sort());
+    expect(tabIds((await other.call('tab.list')).tabs)).toEqual([sharedTab.tabId, theirTab.tabId].sort());
+    expect(tabIds((await other.call('tab.list', { all: true })).tabs)).toEqual([myTab.tabId, sharedTab.tabId, theirTab.tabId].sort());
+    // Naming another client's instance is touching it: -32002, unless all: true.
+    const refused = await rpcError(other.call('instance.get', { instanceId: mine.instanceId }));
+    expect(refused.code).toBe(-32002);
+    expect(refused.data).toEqual({ reason: `instance ${mine.instanceId} belongs to another client` });
+    expect((await rpcError(other.call('tab.list', { instanceId: mine.instanceId }))).code).toBe(-32002);
+    expect((await other.call('instance.get', { instanceId: mine.instanceId, all: true })).name).toBe('mine');
+    const listed = (await other.call('tab.list', { instanceId: mine.instanceId, all: true })).tabs;
+    expect(listed).toEqual([
+      {
+        tabId: myTab.tabId,
+        instanceId: mine.instanceId,
+        url: h.pages.url('/page/private?session=secret'),
+        title: 'private',
+        state: 'healthy',
+        reason: 'target opened',
+        restarts: 0,
+        stateSince: expect.any(Number),
+        value: { running: { health: 'healthy', probe: expect.any(String) } },
+      },
+    ]);
+    expect((await other.call('instance.get', { instanceId: shared.instanceId })).name).toBe('ours');
+    // Unknown stays unknown, whoever asks.
+    expect((await rpcError(other.call('instance.get', { instanceId: 'i-missing', all: true }))).code).toBe(-32000);
+    expect((await rpcError(other.call('tab.list', { instanceId: 'i-missing' }))).code).toBe(-32000);
+    await other.call('instance.stop', { instanceId: theirs.instanceId });
+    await h.client.call('instance.stop', { instanceId: mine.instanceId });
+    await h.client.call('instance.stop', { instanceId: shared.instanceId });
+  });
+
   it('refuses a tab beyond the instance limit with -32001', async () => {
     const { instanceId } = await h.client.call('instance.create', { limits: { maxTabs: 1 } });
     await h.client.call('tab.open', { instanceId });

@@ -76,6 +76,30 @@ describe('control channel security', () => {
     expect(await upgradeStatus('/rpc', { host: `rebound.example:${port}` })).toBe(403);
   });
 
+  it("accepts the server's own origin (the inspector page): exactly http:// and the Host it accepted, nothing wider", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: `http://127.0.0.1:${port}` })).toBe(101);
+    expect(await upgradeStatus('/rpc', { ...auth, host: `localhost:${port}`, origin: `http://localhost:${port}` })).toBe(101);
+    // Another name of this machine, another port, another scheme: not the page's origin.
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: `http://localhost:${port}` })).toBe(403);
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: `http://127.0.0.1:${port + 1}` })).toBe(403);
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: `https://127.0.0.1:${port}` })).toBe(403);
+    expect(await upgradeStatus('/rpc', { ...auth, host: hostHeader(), origin: `http://127.0.0.1:${port}.evil.example` })).toBe(403);
+    // A rebinding page is its own origin, but its Host is refused first.
+    expect(await upgradeStatus('/rpc', { ...auth, host: `rebound.example:${port}`, origin: `http://rebound.example:${port}` })).toBe(403);
+    // The same origin still needs the token, or the cookie /inspector?token= sets.
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), origin: `http://127.0.0.1:${port}` })).toBe(401);
+    const trade = await fetch(`http://127.0.0.1:${port}/inspector?token=${encodeURIComponent(TOKEN)}`, { redirect: 'manual' });
+    const cookie = (trade.headers.get('set-cookie') ?? '').split(';')[0]!;
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), origin: `http://127.0.0.1:${port}`, cookie })).toBe(101);
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), cookie: `other=1; ${cookie}` })).toBe(101);
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), cookie: `${cookie}x` })).toBe(401);
+    expect(await upgradeStatus('/rpc', { host: hostHeader(), cookie: `tabvisor_inspector=${encodeURIComponent(TOKEN)}` })).toBe(401);
+    // The metrics take the cookie too; /health needs nothing.
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+  });
+
   it('closes a connection that sends more than maxPayload with 1009; other clients go on', async () => {
     const ws = new WebSocket(h.tv.url, { headers: { authorization: `Bearer ${TOKEN}` } });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));

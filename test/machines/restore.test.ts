@@ -15,7 +15,7 @@ const ctx = (ref: InstanceActor) => ref.getSnapshot().context;
 const tctx = (ref: TabActor) => ref.getSnapshot().context;
 
 const TABS: InstanceRestore['tabs'] = [
-  { tabId: 't-a', url: 'https://a.test/page', title: 'Page A', evictable: true },
+  { tabId: 't-a', url: 'https://a.test/page', title: 'Page A', evictable: true, restarts: 2 },
   { tabId: 't-b', url: 'https://b.test/other', title: 'Page B', evictable: false },
 ];
 const restore = (overrides: Partial<InstanceRestore> = {}): InstanceRestore => ({
@@ -47,7 +47,8 @@ describe('restore: the browser is adopted', () => {
     for (const tab of TABS) {
       const t = sim.tab(tab.tabId);
       expect(t.getSnapshot().matches({ recovering: 'waitingForInstance' })).toBe(true);
-      expect(tctx(t)).toMatchObject({ tabId: tab.tabId, instanceId: 'i-1', url: tab.url, title: tab.title, evictable: tab.evictable });
+      // Its restart count too (a snapshot written before tab restarts were recorded has none: 0).
+      expect(tctx(t)).toMatchObject({ tabId: tab.tabId, instanceId: 'i-1', url: tab.url, title: tab.title, evictable: tab.evictable, restarts: tab.restarts ?? 0 });
       expect(tctx(t).reason).toMatch(/^instance down: restoring from snapshot/);
     }
     expect(sim.world.reopens).toEqual([]);

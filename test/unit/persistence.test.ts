@@ -36,7 +36,8 @@ const record = (n: number): FleetSnapshot['instances'][number] => ({
   restarts: 0,
   options: testOptions(),
   chrome: null,
-  tabs: [{ tabId: `t-${n}`, url: `https://x.test/${n}`, title: 't', state: 'healthy', evictable: false }],
+  // Odd instances' tabs carry their restart count; even ones are as snapshots written before it was recorded.
+  tabs: [{ tabId: `t-${n}`, url: `https://x.test/${n}`, title: 't', state: 'healthy', evictable: false, ...(n % 2 ? { restarts: n } : {}) }],
 });
 
 /** A fleet whose size the test changes; counts how often it was collected (= written). */
@@ -65,6 +66,8 @@ describe('snapshot store', () => {
     expect(onDisk().instances).toHaveLength(3);
     expect(readdirSync(dir)).toEqual(['snapshot.json']);
     expect(await s.load()).toMatchObject({ kind: 'ok', snapshot: { at: result.at } });
+    const loaded = await s.load();
+    expect(loaded.kind === 'ok' && loaded.snapshot.instances.map((i) => i.tabs[0]?.restarts)).toEqual([undefined, 1, undefined]);
   });
 
   it('a burst of changes is written once, within the debounce', async () => {

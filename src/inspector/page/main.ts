@@ -89,6 +89,8 @@ function render(): void {
   if (frame.counts) renderCounts();
   if (frame.chart) renderChart();
   if (selected && (frame.tick || store.dirtyActors.has(selected) || store.dirtyValues.has(selected))) details.render();
+  // For tests and the latency benchmark: the last seq this frame put on screen.
+  if (store.transitionsChanged) document.documentElement.dataset.seq = String(store.lastSeq);
   store.dirtyActors.clear();
   store.dirtyValues.clear();
   store.structureChanged = store.transitionsChanged = store.healthChanged = false;
@@ -226,6 +228,7 @@ function download(): void {
 
 // ---- the connection ----
 let listTimer: ReturnType<typeof setTimeout> | undefined;
+let listDue = 0;
 let connection: Connection | null = null;
 
 async function refreshLists(conn: Connection): Promise<void> {
@@ -238,10 +241,18 @@ async function refreshLists(conn: Connection): Promise<void> {
   schedule();
 }
 
-/** New actors and changed titles: the lists again, soon (coalesced) or every LIST_REFRESH_MS. */
+/**
+ * New actors, changed titles, a new pid and restart count after a recovery: the lists again,
+ * soon or every LIST_REFRESH_MS. Coalesced: a refresh already due sooner is kept, so a storm of
+ * events makes one refresh every half second, not none.
+ */
 function listsSoon(delayMs: number): void {
+  const due = Date.now() + delayMs;
+  if (listTimer !== undefined && listDue <= due) return;
   clearTimeout(listTimer);
+  listDue = due;
   listTimer = setTimeout(() => {
+    listTimer = undefined;
     if (connection) refreshLists(connection).catch(() => {});
     listsSoon(LIST_REFRESH_MS);
   }, delayMs);
@@ -250,7 +261,7 @@ function listsSoon(delayMs: number): void {
 function onEvent(params: EventParams): void {
   if (params.topic === 'state') {
     const { fresh, unknownActor } = store.applyState(params);
-    if (unknownActor) listsSoon(500);
+    if (unknownActor || (fresh && params.from === 'recovering')) listsSoon(500);
     if (!fresh) return;
   } else if (params.topic === 'values') store.applyValues(params);
   else if (params.topic === 'metrics') store.applyMetrics(params);
