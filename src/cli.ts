@@ -43,7 +43,8 @@ program
   .option('--token <token>', 'require this token of every client (Bearer or ?token=); required beyond loopback', process.env.TABVISOR_TOKEN)
   .option('--allow-origin <origin...>', 'browser origins allowed to connect (default: none)')
   .option('--allow-scheme <scheme...>', 'URL schemes tabs may go to besides http:, https:, data: and about:blank (e.g. file:)')
-  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[] }) => {
+  .option('--allow-evaluate', 'allow tab.evaluate (and the MCP tool browser_evaluate): clients may run any script in their pages')
+  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[]; allowEvaluate?: boolean }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
@@ -60,6 +61,7 @@ program
           token: opts.token || undefined,
           allowedOrigins: opts.allowOrigin,
           urlPolicy: { schemes: [...defaultUrlPolicy.schemes, ...(opts.allowScheme ?? []).map((s) => (s.endsWith(':') ? s : `${s}:`).toLowerCase())] },
+          allowEvaluate: opts.allowEvaluate ?? false,
         },
       });
     } catch (error) {

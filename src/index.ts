@@ -7,7 +7,7 @@ import type { AnalysisPoolOptions } from './analysis/pool.js';
 import { chromeVersion, findChrome, type ChromeBinary } from './chrome/find.js';
 import { needsNoSandbox } from './chrome/launch.js';
 import { silentLogger, type LogTap } from './log.js';
-import { Runtime, type InstanceDefaults, type PersistenceOptions } from './runtime/runtime.js';
+import { Runtime, type InstanceDefaults, type PersistenceOptions, type RuntimeOptions } from './runtime/runtime.js';
 import { assertBindable } from './server/access.js';
 import { ControlServer, type ServerOptions } from './server/server.js';
 
@@ -23,7 +23,9 @@ export interface TabvisorOptions {
   analysis?: AnalysisPoolOptions;
   /** Snapshot the fleet into a state dir and restore it on start (off without it). */
   persistence?: PersistenceOptions;
-  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token'>>;
+  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token' | 'allowEvaluate'>>;
+  /** Size limits of each instance's downloads. */
+  downloads?: RuntimeOptions['downloads'];
 }
 
 export interface Tabvisor {
@@ -48,6 +50,7 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
     maxInstances: options.maxInstances,
     analysis: options.analysis,
     persistence: options.persistence,
+    downloads: options.downloads,
     version: packageVersion(),
   });
   let server: ControlServer;

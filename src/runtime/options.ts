@@ -11,6 +11,7 @@ import {
   type InstanceOptions,
 } from '../../machines/index.js';
 import type { AnalysisPoolOptions } from '../analysis/pool.js';
+import type { DownloadLimits } from '../chrome/downloads.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import type { ValidParams } from '../protocol/methods.js';
 
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   version?: string;
   /** Keep a snapshot of the fleet in this dir and restore it on start (see Runtime.open). */
   persistence?: PersistenceOptions;
+  /** Size limits of each instance's downloads (default 100 MiB a file, 500 MiB an instance). */
+  downloads?: Partial<DownloadLimits>;
 }
 
 export interface PersistenceOptions {

@@ -10,9 +10,11 @@ import { reportedState } from '../../machines/index.js';
 import { AnalysisPool, type PoolStats } from '../analysis/pool.js';
 import type { ChromeInstance, ChromeRecord } from '../chrome/instance.js';
 import type { ProcessMemory } from '../chrome/memory.js';
+import type { StorageState } from '../chrome/storage-state.js';
 import type { TabHandle } from '../chrome/tab.js';
-import { capacity, errorMessage, notFound, unavailable } from '../errors.js';
+import { capacity, errorMessage, notFound, pageFailed, unavailable } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { AgentPages, type AgentHost } from './agent-pages.js';
 import { relieveMemory } from './eviction.js';
 import { FleetView } from './fleet-view.js';
 import { defaultMaxInstances, instanceOptions, resolveDefaults, type CreateInstanceParams, type InstanceDefaults, type RuntimeOptions } from './options.js';
@@ -21,7 +23,7 @@ import { SnapshotStore, type InstanceRecord, type SnapshotContent, type WriteRes
 import { openStateDir, recordFleet } from './restore.js';
 import { TabCalls } from './tab-calls.js';
 import { usableStates, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
-import { World } from './world.js';
+import { World, type PageEvent } from './world.js';
 import { waitAtMost } from '../wait.js';
 
 export type { CreateInstanceParams, InstanceDefaults, PersistenceOptions, RuntimeOptions } from './options.js';
@@ -30,12 +32,14 @@ type Verdict = 'ok' | 'fail' | undefined;
 
 const MB = 1024 * 1024;
 
-export class Runtime implements PageHost {
+export class Runtime implements PageHost, AgentHost {
   readonly defaults: InstanceDefaults;
   readonly maxInstances: number;
   readonly startedAt = Date.now();
   /** Snapshots, actions and analysis of pages (over the analysis pool). */
   readonly pages: PageService;
+  /** History, waits, console and network, evaluation, dialogs, uploads, PDFs, downloads. */
+  readonly agent: AgentPages;
   private readonly log: Logger;
   private readonly view = new FleetView();
   private readonly world: World;
@@ -55,6 +59,7 @@ export class Runtime implements PageHost {
       stateDir,
       profileRoot: stateDir ? join(stateDir, 'profiles') : null,
       orphanGraceMs: persistence?.orphanGraceMs ?? 60_000,
+      downloads: options.downloads,
     });
     const logic = this.world.machines({
       onMemoryPressure: (id) => void this.relieveMemory(id),
@@ -64,6 +69,7 @@ export class Runtime implements PageHost {
     this.view.onChange(() => this.store?.changed());
     this.root = createActor(logic, { inspect: this.view.inspect });
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
+    this.agent = new AgentPages(this, this.pages);
     this.root.start();
   }
 
@@ -121,6 +127,25 @@ export class Runtime implements PageHost {
     return this.world.instance(instanceId);
   }
 
+  /** The browser of an instance, if it has one now. */
+  chromeOf(instanceId: string): ChromeInstance | undefined {
+    try {
+      return this.world.instance(instanceId);
+    } catch {
+      return undefined; // not launched yet, or stopped
+    }
+  }
+
+  instanceIds(): string[] {
+    return [...this.view.instances()].map((v) => v.instanceId);
+  }
+
+  /** Dialogs and downloads of every page. */
+  onPageEvent(listener: (event: PageEvent) => void): () => void {
+    this.world.pageEvents.on('page', listener);
+    return () => this.world.pageEvents.off('page', listener);
+  }
+
   /** Every transition of every instance and tab, in order per actor. */
   onTransition(listener: (t: Transition) => void): () => void {
     return this.view.onTransition(listener);
@@ -159,7 +184,26 @@ export class Runtime implements PageHost {
       }
       throw error;
     }
+    if (params.storageState) {
+      try {
+        await this.world.instance(instanceId).applyStorageState(params.storageState as StorageState);
+      } catch (error) {
+        await this.stopInstance(instanceId).catch((e: unknown) => this.log.warn({ actor: instanceId, err: errorMessage(e) }, 'could not stop an instance whose storage state failed'));
+        throw pageFailed(`instance ${instanceId}: the storage state could not be applied`, { cause: errorMessage(error) });
+      }
+    }
     return this.instance(instanceId);
+  }
+
+  /** Cookies and localStorage of the instance's origins (instance.storageState). */
+  async storageState(instanceId: string): Promise<StorageState> {
+    const view = this.instance(instanceId);
+    if (!usableStates.has(view.state)) throw unavailable(`instance ${instanceId}`, view.state, 1_000);
+    try {
+      return await this.world.instance(instanceId).storageState();
+    } catch (error) {
+      throw pageFailed(`reading the storage state of instance ${instanceId} failed`, { cause: errorMessage(error) });
+    }
   }
 
   async restartInstance(instanceId: string): Promise<InstanceView> {

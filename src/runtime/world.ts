@@ -1,6 +1,7 @@
 // The world the machines act on: every live Chrome instance and tab, and the implementations
 // of the machines' named actors and actions (machine.provide). Machines stay pure; this is
 // the only place where their side effects happen.
+import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,8 @@ import { fromCallback, fromPromise, type EventObject } from 'xstate';
 import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, type TabEvent } from '../../machines/index.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import { ChromeInstance, type ChromeRecord, type InstanceGuard } from '../chrome/instance.js';
+import type { DialogRecord } from '../chrome/dialogs.js';
+import { defaultDownloadLimits, type DownloadLimits, type DownloadRecord } from '../chrome/downloads.js';
 import type { ProcessMemory } from '../chrome/memory.js';
 import type { TabHandle } from '../chrome/tab.js';
 import { errorMessage } from '../errors.js';
@@ -26,6 +29,9 @@ const DETAILED_MEMORY_EVERY = 5;
 /** Environment marker of every process a runtime with a state dir starts (its value: the dir). */
 export const STATE_ENV = 'TABVISOR_STATE_DIR';
 
+/** Something a page did that a client may want to hear of (the `page` event topic). */
+export type PageEvent = { instanceId: string; tabId: string | null } & ({ kind: 'dialog'; dialog: DialogRecord } | { kind: 'download'; download: DownloadRecord });
+
 export interface WorldOptions {
   /** Profiles live here, one per instance id, so a restored instance keeps its own; without
    * it (no state dir) each profile is a temp dir. */
@@ -34,6 +40,8 @@ export interface WorldOptions {
   stateDir: string | null;
   /** How long a browser outlives a crashed runtime, waiting to be adopted. */
   orphanGraceMs: number;
+  /** Size limits of each instance's downloads. */
+  downloads?: Partial<DownloadLimits>;
 }
 
 export class World {
@@ -45,6 +53,8 @@ export class World {
   private readonly adoptions = new Map<string, ChromeRecord>();
   /** Instances whose recorded browser was adopted (for the restore summary). */
   readonly adopted = new Set<string>();
+  /** Dialogs and downloads of every page. */
+  readonly pageEvents = new EventEmitter<{ page: [PageEvent] }>();
 
   constructor(
     private readonly binary: ChromeBinary,
@@ -76,7 +86,8 @@ export class World {
       temporaryProfile: kept === null,
       env: stateDir ? { [STATE_ENV]: stateDir } : {},
     };
-    instance = new ChromeInstance(instanceId, this.binary, profileDir, guard, this.log.child({ instanceId }));
+    instance = new ChromeInstance(instanceId, this.binary, profileDir, guard, this.log.child({ instanceId }), { ...defaultDownloadLimits, ...this.options.downloads });
+    instance.downloads.on('changed', (download) => this.pageEvents.emit('page', { instanceId, tabId: download.tabId, kind: 'download', download }));
     this.instances.set(instanceId, instance);
     return instance;
   }
@@ -224,11 +235,19 @@ export class World {
           const loaded = (url: string, title: string) => {
             if (!url.startsWith('chrome-error:')) send({ type: 'URL_CHANGED', url, title });
           };
+          // A dialog answered by policy is told once, complete; a held one when it opens and when it is answered.
+          const dialog = (record: DialogRecord) => {
+            this.log.info({ tabId: input.tabId, dialog: record }, 'dialog');
+            this.pageEvents.emit('page', { instanceId: input.instanceId, tabId: input.tabId, kind: 'dialog', dialog: { ...record } });
+          };
+          const answered = (record: DialogRecord) => record.by !== 'policy' && dialog(record);
           handle.on('crashed', crashed).on('gone', gone).on('navigated', navigated).on('loaded', loaded);
+          handle.dialogs.on('opened', dialog).on('answered', answered);
           if (handle.crashed !== null) crashed(handle.crashed);
           else if (handle.gone) gone();
           return () => {
             handle.off('crashed', crashed).off('gone', gone).off('navigated', navigated).off('loaded', loaded);
+            handle.dialogs.off('opened', dialog).off('answered', answered);
           };
         }),
       },

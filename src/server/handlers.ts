@@ -17,7 +17,7 @@ export interface Call {
    * method's rule in methods.ts); the reason is the coded error the call answers with.
    */
   signal: AbortSignal;
-  subscribe(topics: ('state' | 'log' | 'metrics')[], instanceId: string | undefined): string;
+  subscribe(topics: ('state' | 'log' | 'metrics' | 'page')[], instanceId: string | undefined): string;
   unsubscribe(subscriptionId: string): boolean;
 }
 
@@ -27,6 +27,8 @@ export interface ServerInfo {
   maxPayload: number;
   maxInFlight: number;
   urlPolicy: UrlPolicy;
+  /** tab.evaluate runs only when the server was started with --allow-evaluate. */
+  allowEvaluate: boolean;
 }
 
 export type Handlers = { [M in MethodName]: (params: ValidParams<M>, call: Call) => Promise<ResultOf<M>> | ResultOf<M> };
@@ -52,7 +54,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     shared: view.shared,
     reason: view.reason,
   });
-  const tabInfo = (t: TabView) => ({ tabId: t.tabId, instanceId: t.instanceId, url: t.url, title: t.title, state: t.state });
+  const tabInfo = (t: TabView) => ({ tabId: t.tabId, instanceId: t.instanceId, url: t.url, title: t.title, state: t.state, reason: t.reason });
 
   return {
     'system.hello': () => ({
@@ -120,6 +122,60 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     'tab.text': ({ tabId, maxChars }, call) => {
       ownedTab(tabId, call);
       return runtime.pages.text(tabId, { maxChars }, call.signal);
+    },
+    'tab.back': ({ tabId, waitUntil, timeoutMs }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.history(tabId, 'back', waitUntil, timeoutMs, call.signal);
+    },
+    'tab.forward': ({ tabId, waitUntil, timeoutMs }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.history(tabId, 'forward', waitUntil, timeoutMs, call.signal);
+    },
+    'tab.reload': ({ tabId, waitUntil, timeoutMs }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.history(tabId, 'reload', waitUntil, timeoutMs, call.signal);
+    },
+    'tab.waitFor': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.waitFor(tabId, params, call.signal);
+    },
+    'tab.console': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.console(tabId, params, call.signal);
+    },
+    'tab.network': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.network(tabId, params, call.signal);
+    },
+    'tab.evaluate': ({ tabId, ...params }, call) => {
+      // Refused before anything is looked up: a server without the flag says nothing of its tabs.
+      if (!info.allowEvaluate) throw forbidden('tab.evaluate is off: the server must be started with --allow-evaluate');
+      ownedTab(tabId, call);
+      return runtime.agent.evaluate(tabId, params, call.signal);
+    },
+    'tab.dialog': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.dialog(tabId, params, call.signal);
+    },
+    'tab.upload': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.upload(tabId, params, call.signal);
+    },
+    'tab.pdf': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.pdf(tabId, params, call.signal);
+    },
+    'tab.downloads': ({ tabId }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.downloads(tabId);
+    },
+    'download.get': ({ downloadId, maxBytes }, call) => {
+      owned(runtime.agent.findDownload(downloadId).instanceId, call);
+      return runtime.agent.download(downloadId, maxBytes);
+    },
+    'instance.storageState': ({ instanceId }, call) => {
+      owned(instanceId, call);
+      return runtime.storageState(instanceId);
     },
     'batch.navigate': ({ instanceId, ...params }, call) => {
       let instances: string[];

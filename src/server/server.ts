@@ -35,9 +35,11 @@ export interface ServerOptions {
   allowedOrigins?: string[];
   /** Required of every client (Bearer or ?token=); required to bind beyond loopback. */
   token?: string;
+  /** Allow tab.evaluate (off by default: it runs any script in the pages). */
+  allowEvaluate?: boolean;
 }
 
-type Topic = 'state' | 'log' | 'metrics';
+type Topic = 'state' | 'log' | 'metrics' | 'page';
 interface Subscription {
   topics: Set<Topic>;
   instanceId: string | undefined;
@@ -72,12 +74,14 @@ export class ControlServer {
       maxPayload: this.maxPayload,
       maxInFlight: this.maxInFlight,
       urlPolicy: options.urlPolicy ?? defaultUrlPolicy,
+      allowEvaluate: options.allowEvaluate ?? false,
     });
     this.metrics = new ServerMetrics(options.runtime);
     this.http = createServer((req, res) => this.serveHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.detach.push(options.runtime.onTransition((t) => this.publishState(t)));
+    this.detach.push(options.runtime.onPageEvent((e) => this.publish('page', e.instanceId, e)));
     if (options.logTap) {
       const onLine = (line: Record<string, unknown>) => this.publish('log', undefined, line);
       options.logTap.on('line', onLine);
