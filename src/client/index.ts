@@ -18,7 +18,7 @@ export class RpcError extends Error {
 
 export interface EventMessage {
   subscriptionId: string;
-  topic: 'state' | 'log' | 'metrics';
+  topic: 'state' | 'log' | 'metrics' | 'page';
   [key: string]: unknown;
 }
 
