@@ -103,6 +103,39 @@ program
   });
 
 program
+  .command('mcp')
+  .description('MCP over stdio for an agent host: uses the tabvisor at --url, or starts an embedded one when none answers')
+  .option('--url <url>', 'the control channel of a running tabvisor', 'ws://127.0.0.1:9400/rpc')
+  .option('--token <token>', 'its token (default $TABVISOR_TOKEN)', process.env.TABVISOR_TOKEN)
+  .option('--client <name>', 'own the session\'s instances as this client (default: a new name per process)')
+  .option('--embedded', 'always start an embedded tabvisor, never use --url')
+  .option('--no-embedded', 'never start an embedded tabvisor: fail when --url does not answer')
+  .option('--state-dir <dir>', 'the embedded tabvisor\'s state dir (default: none, temporary profiles)')
+  .option('--allow-evaluate', 'the embedded tabvisor allows tab.evaluate (browser_evaluate)')
+  .option('--log-level <level>', 'pino level (logs go to stderr; stdout carries MCP)', process.env.TABVISOR_LOG_LEVEL ?? 'warn')
+  .action(async (opts: { url: string; token?: string; client?: string; embedded?: boolean; stateDir?: string; allowEvaluate?: boolean; logLevel: string }) => {
+    const log = createLogger({ level: opts.logLevel });
+    try {
+      const { runStdio } = await import('./mcp/stdio.js');
+      await runStdio({
+        url: opts.url,
+        token: opts.token || undefined,
+        client: opts.client,
+        embedded: opts.embedded === true ? 'always' : opts.embedded === false ? 'never' : 'auto',
+        stateDir: opts.stateDir,
+        allowEvaluate: opts.allowEvaluate ?? false,
+        log,
+      });
+      log.flush();
+      process.exit(0);
+    } catch (error) {
+      log.fatal({ err: errorMessage(error) }, 'MCP server failed');
+      log.flush();
+      process.exit(1);
+    }
+  });
+
+program
   .command('call')
   .description('call one method of a running tabvisor and print its result as JSON (exit 1 with the error on stderr when it fails)')
   .argument('<method>', 'e.g. system.health, instance.list, tab.navigate')

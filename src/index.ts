@@ -23,7 +23,7 @@ export interface TabvisorOptions {
   analysis?: AnalysisPoolOptions;
   /** Snapshot the fleet into a state dir and restore it on start (off without it). */
   persistence?: PersistenceOptions;
-  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token' | 'allowEvaluate'>>;
+  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token' | 'allowEvaluate' | 'mcpIdleMs'>>;
   /** Size limits of each instance's downloads. */
   downloads?: RuntimeOptions['downloads'];
 }

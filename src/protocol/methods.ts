@@ -150,6 +150,7 @@ export const methods = {
       protocol: z.literal(1),
       chrome: z.object({ path: z.string(), version: z.string(), source: z.string() }),
       limits: z.object({ maxInstances: z.number(), maxTabsPerInstance: z.number(), maxPayload: z.number(), maxInFlight: z.number() }),
+      allowEvaluate: z.boolean().describe('tab.evaluate is allowed (--allow-evaluate)'),
     }),
   },
   'system.health': {

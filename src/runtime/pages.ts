@@ -2,7 +2,7 @@
 // diffs and audits. Chrome is read over CDP, the heavy lifting runs on the analysis pool, and
 // every call is bounded by its call's signal (client gone, deadline) and its tab (tab down).
 import { EventEmitter } from 'node:events';
-import { ErrorCode, TabvisorError, errorMessage, pageFailed, timedOut, unavailable } from '../errors.js';
+import { ErrorCode, TabvisorError, errorMessage, pageFailed, timedOut } from '../errors.js';
 import type { AnalysisPool } from '../analysis/pool.js';
 import type { SnapshotFilter } from '../analysis/page-model.js';
 import type { SnapshotDiff } from '../analysis/diff.js';
@@ -243,9 +243,10 @@ export class PageService {
 function refuseWhileDialog(handle: TabHandle): void {
   const dialog = handle.dialogs.pending;
   if (!dialog) return;
-  const error = unavailable(`tab ${handle.tabId}: a ${dialog.type} dialog is open (${JSON.stringify(dialog.message.slice(0, 200))}); answer it with tab.dialog`, 'dialog', 0);
-  Object.assign(error.data ?? {}, { dialog });
-  throw error;
+  throw new TabvisorError(ErrorCode.Unavailable, `tab ${handle.tabId}: a ${dialog.type} dialog is open (${JSON.stringify(dialog.message.slice(0, 200))}); answer it with tab.dialog`, {
+    state: 'dialog',
+    dialog: { ...dialog },
+  });
 }
 
 function round1(n: number): number {

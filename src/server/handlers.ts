@@ -67,6 +67,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
         maxPayload: info.maxPayload,
         maxInFlight: info.maxInFlight,
       },
+      allowEvaluate: info.allowEvaluate,
     }),
     'system.health': () => runtime.health(),
     'instance.create': async (params, call) => {

@@ -14,6 +14,7 @@ import { ErrorCode, TabvisorError } from '../errors.js';
 import { defaultUrlPolicy, type UrlPolicy } from './url-policy.js';
 import { assertBindable, refusal, type AccessOptions } from './access.js';
 import { ServerMetrics } from './metrics.js';
+import { McpHttpEndpoint } from '../mcp/http.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -37,6 +38,8 @@ export interface ServerOptions {
   token?: string;
   /** Allow tab.evaluate (off by default: it runs any script in the pages). */
   allowEvaluate?: boolean;
+  /** An MCP session idle this long (no request, no open stream) is closed (default 30 min). */
+  mcpIdleMs?: number;
 }
 
 type Topic = 'state' | 'log' | 'metrics' | 'page';
@@ -57,6 +60,8 @@ export class ControlServer {
   private readonly connections = new Set<Connection>();
   private readonly handlers: Handlers;
   private readonly metrics: ServerMetrics;
+  /** MCP over streamable HTTP at /mcp. */
+  readonly mcp: McpHttpEndpoint;
   private readonly detach: (() => void)[] = [];
   private metricsTimer: NodeJS.Timeout | undefined;
   private nextConnection = 1;
@@ -77,6 +82,13 @@ export class ControlServer {
       allowEvaluate: options.allowEvaluate ?? false,
     });
     this.metrics = new ServerMetrics(options.runtime);
+    this.mcp = new McpHttpEndpoint(this.handlers, {
+      version: options.version,
+      allowEvaluate: options.allowEvaluate ?? false,
+      log: options.log,
+      maxPayload: this.maxPayload,
+      idleMs: options.mcpIdleMs,
+    });
     this.http = createServer((req, res) => this.serveHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -130,6 +142,7 @@ export class ControlServer {
     clearInterval(this.metricsTimer);
     for (const off of this.detach) off();
     this.metrics.close();
+    await this.mcp.close();
     for (const connection of this.connections) connection.ws.close(1001, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     for (const connection of this.connections) connection.ws.terminate();
@@ -140,6 +153,16 @@ export class ControlServer {
   private serveHttp(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (url.pathname === '/mcp') {
+      // The channel's rules, token included: an MCP session drives Chrome as /rpc does.
+      const refused = refusal(req, url, this.access);
+      if (refused) return void json(refused.status, { error: refused.reason });
+      if (this.closing) return void json(503, { error: 'stopping' });
+      return void this.mcp.handle(req, res).catch((error: unknown) => {
+        this.options.log.warn({ err: String(error) }, 'MCP request failed');
+        if (!res.headersSent) json(500, { error: 'internal error' });
+      });
+    }
     if (req.method !== 'GET' || (url.pathname !== '/metrics' && url.pathname !== '/health')) return void json(404, { error: 'not found' });
     // The channel's Host, Origin and token rules; /health without the token (probes send
     // none), so a rebinding page still cannot read it.

@@ -167,6 +167,7 @@ describe('dialogs', () => {
     const blocked = await rpcError(h.client.call('tab.snapshot', { tabId }));
     expect(blocked.code).toBe(-32004);
     expect(blocked.data).toMatchObject({ state: 'dialog', dialog: { type: 'prompt' } });
+    expect(blocked.message).toBe(`tab ${tabId}: a prompt dialog is open ("Name?"); answer it with tab.dialog`);
     const answered = await h.client.call('tab.dialog', { tabId, accept: true, text: 'Ada' });
     expect(answered.handled).toMatchObject({ type: 'prompt', outcome: 'accepted', by: 'client', text: 'Ada' });
     expect(answered.pending).toBeNull();

@@ -1,0 +1,389 @@
+// The MCP tools: named and shaped as playwright-mcp names them where the job is the same
+// (browser_navigate, browser_snapshot, browser_click, …), each with an optional tabId, plus
+// tabvisor's fleet tools. Each one is a few control-channel calls through the session; the
+// snapshot comes back as text (snapshot-text.ts), failures as tool errors with their code.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { ErrorCode, TabvisorError, errorMessage } from '../errors.js';
+import type { ResultOf } from '../protocol/methods.js';
+import { codeOf, dataOf } from './backend.js';
+import type { McpSession } from './session.js';
+import { DEFAULT_MAX_TOKENS, renderSnapshot } from './snapshot-text.js';
+
+export interface ToolOptions {
+  /** List browser_evaluate (the server allows tab.evaluate). */
+  allowEvaluate: boolean;
+  /** browser_file_upload may read `paths` on this machine (stdio: the agent's own machine). */
+  localFiles: boolean;
+}
+
+type Content = CallToolResult['content'];
+type Extra = { signal: AbortSignal };
+
+const tabIdArg = z.string().optional().describe('the tab to act on (default: the current tab; browser_tabs lists them)');
+const elementArg = z.string().optional().describe('human-readable description of the element, for the record');
+const refArg = z.string().describe('exact ref of the element from the page snapshot, e.g. e12');
+
+export function registerTools(server: McpServer, session: McpSession, options: ToolOptions): void {
+  const tool = <S extends z.ZodRawShape>(name: string, description: string, shape: S, run: (args: z.output<z.ZodObject<S>>, extra: Extra) => Promise<Content>, readOnly = false) => {
+    server.registerTool(name, { description, inputSchema: shape, annotations: { readOnlyHint: readOnly } }, (async (args: z.output<z.ZodObject<S>>, extra: Extra) => {
+      try {
+        return { content: await run(args, extra) };
+      } catch (error) {
+        return { isError: true, content: [text(describeError(error))] };
+      }
+    }) as never);
+  };
+
+  /** Run on a tab (waiting out a recovery), then the page as it is now. */
+  const act = async (tabId: string | undefined, signal: AbortSignal, what: (tabId: string) => Promise<string>): Promise<Content> => {
+    const id = await session.tab(tabId, signal);
+    const { value, note } = await session.onTab(id, () => what(id), signal);
+    let state: string;
+    try {
+      state = await page(id, signal);
+    } catch (error) {
+      // A dialog the action opened blocks the page until it is answered: no snapshot till then.
+      if (dataOf(error)?.state !== 'dialog') throw error;
+      state = `### Tab ${id}\n(the page waits for its dialog to be answered: browser_handle_dialog)`;
+    }
+    return [text([...(note ? [note] : []), value].join('\n')), text(state)];
+  };
+
+  const page = async (tabId: string, signal: AbortSignal, view: { page?: number; maxTokens?: number; filter?: 'interactive' | 'all' } = {}): Promise<string> => {
+    let snapshot = view.page && view.page > 1 ? session.lastSnapshot(tabId) : undefined;
+    if (!snapshot) {
+      snapshot = await session.call('tab.snapshot', { tabId, filter: view.filter ?? 'interactive' }, signal);
+      session.rememberSnapshot(tabId, snapshot);
+    }
+    const rendered = renderSnapshot(snapshot, view);
+    if (!rendered) throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: page ${view.page} is past the last page of snapshot ${snapshot.snapshotId}`, { path: 'page', expected: 'a page of the last snapshot' });
+    return `### Tab ${tabId}\n${rendered.text}`;
+  };
+
+  const moved = (r: { url: string; status: number | null; title: string; navigated?: boolean }) =>
+    r.navigated === false ? `No history entry there; still at ${r.url}` : `Now at ${r.url}${r.status !== null ? ` (HTTP ${r.status})` : ''}, title ${JSON.stringify(r.title)}`;
+
+  const actionLine = (r: ResultOf<'tab.action'>, done: string) =>
+    r.dialog
+      ? `${done}; a ${r.dialog.type} dialog opened: ${JSON.stringify(r.dialog.message)}. Answer it with browser_handle_dialog (it is dismissed if nobody does).`
+      : `${done}${r.navigated ? `; the page navigated to ${r.url}` : ''}`;
+
+  const acted = async (tabId: string | undefined, signal: AbortSignal, params: Omit<Parameters<McpSession['call']>[1] & object, 'tabId'>, done: string) =>
+    act(tabId, signal, async (id) => actionLine(await session.call('tab.action', { tabId: id, ...(params as { action: 'click' }) }, signal), done));
+
+  tool('browser_navigate', 'Navigate to a URL (opens a tab first if the session has none).', { url: z.string().describe('the URL to navigate to'), tabId: tabIdArg }, async ({ url, tabId }, { signal }) =>
+    act(tabId, signal, async (id) => moved(await session.call('tab.navigate', { tabId: id, url }, signal))),
+  );
+  tool('browser_navigate_back', 'Go back to the previous page.', { tabId: tabIdArg }, async ({ tabId }, { signal }) =>
+    act(tabId, signal, async (id) => moved(await session.call('tab.back', { tabId: id }, signal))),
+  );
+  tool('browser_navigate_forward', 'Go forward to the next page.', { tabId: tabIdArg }, async ({ tabId }, { signal }) =>
+    act(tabId, signal, async (id) => moved(await session.call('tab.forward', { tabId: id }, signal))),
+  );
+  tool(
+    'browser_snapshot',
+    `The page's elements, one line each: role, quoted name, value, state and [ref=eN]; act on elements by ref. Long pages come in pages of about maxTokens (default ${DEFAULT_MAX_TOKENS}); page 2, 3, … read on in the same snapshot.`,
+    {
+      tabId: tabIdArg,
+      page: z.number().int().min(1).optional().describe('page of the last snapshot to show (1: take a new one)'),
+      maxTokens: z.number().int().min(200).max(100_000).optional(),
+      filter: z.enum(['interactive', 'all']).optional().describe('interactive (default): what can be acted on; all: every rendered element'),
+    },
+    async ({ tabId, ...view }, { signal }) => {
+      const id = await session.tab(tabId, signal);
+      const { value, note } = await session.onTab(id, () => page(id, signal, view), signal);
+      return [text(note ? `${note}\n${value}` : value)];
+    },
+    true,
+  );
+  tool('browser_click', 'Click an element.', { element: elementArg, ref: refArg, tabId: tabIdArg }, async ({ ref, tabId }, { signal }) =>
+    acted(tabId, signal, { action: 'click', ref }, `Clicked ${ref}`),
+  );
+  tool('browser_hover', 'Move the mouse over an element.', { element: elementArg, ref: refArg, tabId: tabIdArg }, async ({ ref, tabId }, { signal }) =>
+    acted(tabId, signal, { action: 'hover', ref }, `Hovered ${ref}`),
+  );
+  tool(
+    'browser_type',
+    'Type text into an editable element (replacing what it holds).',
+    {
+      element: elementArg,
+      ref: refArg,
+      text: z.string().describe('text to type'),
+      submit: z.boolean().optional().describe('press Enter after'),
+      slowly: z.boolean().optional().describe('one key at a time (for pages that listen to keys) instead of at once'),
+      tabId: tabIdArg,
+    },
+    async ({ ref, text: typed, submit, slowly, tabId }, { signal }) =>
+      act(tabId, signal, async (id) => {
+        let r = await session.call('tab.action', { tabId: id, action: slowly ? 'type' : 'fill', ref, text: typed }, signal);
+        if (submit && !r.dialog) r = await session.call('tab.action', { tabId: id, action: 'press', ref, key: 'Enter' }, signal);
+        return actionLine(r, `Typed into ${ref}${submit ? ' and pressed Enter' : ''}`);
+      }),
+  );
+  tool(
+    'browser_fill_form',
+    'Fill several form fields at once.',
+    {
+      fields: z
+        .array(
+          z.object({
+            name: z.string().describe('human-readable field name'),
+            type: z.enum(['textbox', 'checkbox', 'radio', 'combobox', 'slider']),
+            ref: refArg,
+            value: z.string().describe('text; "true"/"false" for checkbox and radio; the option for combobox'),
+          }),
+        )
+        .min(1),
+      tabId: tabIdArg,
+    },
+    async ({ fields, tabId }, { signal }) =>
+      act(tabId, signal, async (id) => {
+        const known = new Map((session.lastSnapshot(id)?.nodes ?? []).map((n) => [n.ref, n]));
+        for (const field of fields) {
+          if (field.type === 'checkbox' || field.type === 'radio') {
+            const want = field.value === 'true';
+            if ((known.get(field.ref)?.checked === true) !== want) await session.call('tab.action', { tabId: id, action: 'click', ref: field.ref }, signal);
+          } else if (field.type === 'combobox') {
+            await session.call('tab.action', { tabId: id, action: 'select', ref: field.ref, value: field.value }, signal);
+          } else {
+            await session.call('tab.action', { tabId: id, action: 'fill', ref: field.ref, text: field.value }, signal);
+          }
+        }
+        return `Filled ${fields.length} field${fields.length === 1 ? '' : 's'}: ${fields.map((f) => f.name).join(', ')}`;
+      }),
+  );
+  tool(
+    'browser_select_option',
+    'Select an option in a dropdown.',
+    { element: elementArg, ref: refArg, values: z.array(z.string()).min(1).max(1).describe('the option to select (value or label)'), tabId: tabIdArg },
+    async ({ ref, values, tabId }, { signal }) => acted(tabId, signal, { action: 'select', ref, value: values[0] as string }, `Selected ${JSON.stringify(values[0])} in ${ref}`),
+  );
+  tool('browser_press_key', 'Press a key, e.g. "Enter", "ArrowLeft", "a", "Control+A".', { key: z.string().describe('the key'), tabId: tabIdArg }, async ({ key, tabId }, { signal }) =>
+    acted(tabId, signal, { action: 'press', key }, `Pressed ${key}`),
+  );
+  tool(
+    'browser_take_screenshot',
+    'A screenshot of the viewport (or the full page). browser_snapshot is better for acting on the page.',
+    { type: z.enum(['png', 'jpeg']).optional(), fullPage: z.boolean().optional(), tabId: tabIdArg },
+    async ({ type = 'png', fullPage = false, tabId }, { signal }) => {
+      const id = await session.tab(tabId, signal);
+      const { value, note } = await session.onTab(id, () => session.call('tab.screenshot', { tabId: id, format: type, fullPage }, signal), signal);
+      return [text(`${note ? `${note}\n` : ''}Screenshot of tab ${id}: ${value.width}×${value.height} ${type}`), { type: 'image', data: value.data, mimeType: `image/${type}` }];
+    },
+    true,
+  );
+  tool(
+    'browser_tabs',
+    "List, open, close or select this session's tabs. Tabs keep their ids when their browser is recovered.",
+    {
+      action: z.enum(['list', 'new', 'close', 'select']),
+      index: z.number().int().min(0).optional().describe('close, select: the tab at this index of the list'),
+      tabId: z.string().optional().describe('close, select: this tab'),
+      url: z.string().optional().describe('new: open it at this URL'),
+    },
+    async ({ action, index, tabId, url }, { signal }) => {
+      const pick = async () => {
+        if (tabId !== undefined) return session.tab(tabId, signal);
+        if (index === undefined) return session.tab(undefined, signal);
+        const found = (await session.listTabs(signal))[index];
+        if (!found) throw new TabvisorError(ErrorCode.NotFound, `no tab at index ${index}`, {});
+        return found.tabId;
+      };
+      if (action === 'new') await session.openTab(url, signal);
+      else if (action === 'close') {
+        const id = await pick();
+        await session.call('tab.close', { tabId: id }, signal);
+        session.forgetTab(id);
+      } else if (action === 'select') session.current = await pick();
+      const tabs = await session.listTabs(signal);
+      const lines = tabs.map((t, i) => `- ${i}: ${t.tabId}${t.tabId === session.current ? ' (current)' : ''} [${t.state}] ${JSON.stringify(t.title)} ${t.url}`);
+      return [text(['### Tabs', ...(lines.length ? lines : ['(none: browser_navigate or browser_tabs new opens one)'])].join('\n'))];
+    },
+  );
+  tool(
+    'browser_wait_for',
+    'Wait for text to appear or disappear, or for a time to pass.',
+    {
+      time: z.number().min(0).max(60).optional().describe('seconds to wait'),
+      text: z.string().optional().describe('wait until this text appears'),
+      textGone: z.string().optional().describe('wait until this text is gone'),
+      tabId: tabIdArg,
+    },
+    async ({ time, text: shown, textGone, tabId }, { signal }) => {
+      if (time !== undefined) await new Promise<void>((resolve) => setTimeout(resolve, time * 1_000));
+      if (shown === undefined && textGone === undefined) return [text(`Waited ${time ?? 0} s`)];
+      return act(tabId, signal, async (id) => {
+        const wanted = shown ?? (textGone as string);
+        const r = await session.call('tab.waitFor', { tabId: id, text: wanted, gone: shown === undefined }, signal);
+        return `${shown !== undefined ? 'Saw' : 'No more'} ${JSON.stringify(wanted)} after ${r.waitedMs} ms`;
+      });
+    },
+  );
+  tool(
+    'browser_console_messages',
+    'What the page logged since its last navigation, at or above a level.',
+    { level: z.enum(['error', 'warning', 'info', 'debug']).optional().describe('default info'), tabId: tabIdArg },
+    async ({ level = 'info', tabId }, { signal }) => {
+      const id = await session.tab(tabId, signal);
+      const { value } = await session.onTab(id, () => session.call('tab.console', { tabId: id, level }, signal), signal);
+      const lines = value.entries.map((e) => `[${e.type}] ${e.text}${e.url ? ` @ ${e.url}${e.line !== undefined ? `:${e.line}` : ''}` : ''}`);
+      return [text(lines.length ? lines.join('\n') : '(no messages)')];
+    },
+    true,
+  );
+  tool(
+    'browser_network_requests',
+    'The requests the page made since its last navigation.',
+    { failedOnly: z.boolean().optional().describe('only network errors and HTTP ≥ 400'), tabId: tabIdArg },
+    async ({ failedOnly, tabId }, { signal }) => {
+      const id = await session.tab(tabId, signal);
+      const { value } = await session.onTab(id, () => session.call('tab.network', { tabId: id, ...(failedOnly ? { failed: true } : {}) }, signal), signal);
+      const lines = value.entries.map((r) => `[${r.method}] ${r.url} => ${r.state === 'failed' ? `failed: ${r.errorText}` : r.status !== undefined ? `[${r.status}] ${r.statusText ?? ''}`.trim() : r.state} (${r.resourceType})`);
+      return [text(lines.length ? lines.join('\n') : '(no requests)')];
+    },
+    true,
+  );
+  tool(
+    'browser_handle_dialog',
+    'Answer the dialog (alert, confirm, prompt, beforeunload) the page holds open.',
+    { accept: z.boolean().describe('accept, or dismiss'), promptText: z.string().optional().describe('text for a prompt'), tabId: tabIdArg },
+    async ({ accept, promptText, tabId }, { signal }) => {
+      const id = await session.tab(tabId, signal);
+      const r = await session.call('tab.dialog', { tabId: id, accept, ...(promptText !== undefined ? { text: promptText } : {}) }, signal);
+      return [text(`${r.handled?.outcome === 'accepted' ? 'Accepted' : 'Dismissed'} the ${r.handled?.type} dialog ${JSON.stringify(r.handled?.message ?? '')}`), text(await page(id, signal))];
+    },
+  );
+  tool(
+    'browser_file_upload',
+    `Set the files of a file input (by ref), as if the user picked them: ${options.localFiles ? 'paths on this machine, or ' : ''}files given as name and base64 data.`,
+    {
+      element: elementArg,
+      ref: refArg,
+      ...(options.localFiles ? { paths: z.array(z.string()).optional().describe('absolute paths of the files to upload') } : {}),
+      files: z.array(z.object({ name: z.string(), data: z.string().describe('base64') })).optional(),
+      tabId: tabIdArg,
+    },
+    async (args, { signal }) => {
+      const { ref, tabId } = args;
+      const files = [...(args.files ?? [])];
+      const paths = options.localFiles ? ((args as { paths?: string[] }).paths ?? []) : [];
+      for (const path of paths) files.push({ name: basename(path), data: (await readFile(path)).toString('base64') });
+      return act(tabId, signal, async (id) => {
+        const r = await session.call('tab.upload', { tabId: id, ref, files }, signal);
+        return `Uploaded ${r.files.map((f) => `${f.name} (${f.bytes} bytes)`).join(', ') || 'no files'} into ${ref}`;
+      });
+    },
+  );
+  if (options.allowEvaluate) {
+    tool(
+      'browser_evaluate',
+      'Run a JavaScript function in the page and get its JSON value: "() => document.title", or with a ref "(element) => element.textContent".',
+      { function: z.string().describe('the function'), element: elementArg, ref: z.string().optional().describe('an element ref passed as the first argument'), tabId: tabIdArg },
+      async ({ function: fn, ref, tabId }, { signal }) => {
+        const id = await session.tab(tabId, signal);
+        const { value, note } = await session.onTab(id, () => session.call('tab.evaluate', { tabId: id, function: fn, ...(ref ? { ref } : {}) }, signal), signal);
+        return [text(`${note ? `${note}\n` : ''}${value.type === 'undefined' ? 'undefined' : JSON.stringify(value.value, null, 2)}`)];
+      },
+    );
+  }
+  tool(
+    'browser_pdf_save',
+    'The page as a PDF (returned as an embedded resource).',
+    { filename: z.string().optional().describe('name for the PDF (default page-<time>.pdf)'), tabId: tabIdArg },
+    async ({ filename, tabId }, { signal }) => {
+      const id = await session.tab(tabId, signal);
+      const { value } = await session.onTab(id, () => session.call('tab.pdf', { tabId: id }, signal), signal);
+      const name = basename(filename ?? `page-${Date.now()}.pdf`);
+      return [text(`PDF of tab ${id}: ${name}, ${value.bytes} bytes`), { type: 'resource', resource: { uri: `tabvisor://tabs/${id}/${encodeURIComponent(name)}`, mimeType: 'application/pdf', blob: value.data } }];
+    },
+    true,
+  );
+  tool('browser_close', "Close the session's browsers and tabs.", {}, async () => {
+    await session.close();
+    return [text('Closed every browser of this session')];
+  });
+  tool(
+    'tabvisor_instances',
+    "This session's supervised browsers: list them, create one (optionally with a storageState to start logged in), restart or stop one. A browser that crashes or hangs is relaunched with its tabs under the same ids.",
+    {
+      action: z.enum(['list', 'create', 'restart', 'stop']).optional().describe('default list'),
+      instanceId: z.string().optional().describe('restart, stop: which one'),
+      name: z.string().optional().describe('create: its name'),
+      storageState: z.string().optional().describe('create: the JSON text tabvisor_storage_state gave'),
+    },
+    async ({ action = 'list', instanceId, name, storageState }, { signal }) => {
+      const mine = (id: string | undefined) => {
+        if (!id || !session.instances.includes(id)) throw new TabvisorError(ErrorCode.NotFound, `instance ${id ?? '(none given)'} is not one of this session's`, { instanceId: id });
+        return id;
+      };
+      if (action === 'create') await session.createInstance({ ...(name ? { name } : {}), ...(storageState ? { storageState: parseJson(storageState, 'storageState') } : {}) }, signal);
+      else if (action === 'restart') await session.call('instance.restart', { instanceId: mine(instanceId) }, signal);
+      else if (action === 'stop') {
+        await session.call('instance.stop', { instanceId: mine(instanceId) }, signal);
+        session.instances.splice(session.instances.indexOf(instanceId as string), 1);
+        for (const [tabId, of] of session.tabs) if (of === instanceId) session.forgetTab(tabId);
+      }
+      const lines = [];
+      for (const id of session.instances) {
+        const i = await session.call('instance.get', { instanceId: id }, signal);
+        lines.push(`- ${i.instanceId} ${JSON.stringify(i.name)} [${i.state}] pid ${i.pid ?? '-'}, ${i.tabs} tabs, ${i.memory.pssMb} MB, ${i.restarts} restarts (${i.reason})`);
+      }
+      return [text(['### Instances', ...(lines.length ? lines : ['(none yet: the first browser_navigate creates one)'])].join('\n'))];
+    },
+  );
+  tool(
+    'tabvisor_health',
+    'The fleet: status, instances by state, uptime, analysis workers.',
+    {},
+    async (_args, { signal }) => [text(JSON.stringify(await session.call('system.health', undefined, signal), null, 2))],
+    true,
+  );
+  tool(
+    'tabvisor_storage_state',
+    'The session state (cookies, localStorage) of a browser of this session, as JSON: give it to tabvisor_instances create to start a new browser logged in.',
+    { instanceId: z.string().optional().describe("default: the current tab's") },
+    async ({ instanceId }, { signal }) => {
+      const id = instanceId ?? (session.current ? session.tabs.get(session.current) : session.instances[0]);
+      if (!id || !session.instances.includes(id)) throw new TabvisorError(ErrorCode.NotFound, `instance ${id ?? '(none)'} is not one of this session's`, { instanceId: id });
+      return [text(JSON.stringify(await session.call('instance.storageState', { instanceId: id }, signal)))];
+    },
+    true,
+  );
+  tool(
+    'tabvisor_downloads',
+    "Files the tab's pages downloaded; with downloadId, the file itself (an embedded resource).",
+    { downloadId: z.string().optional(), tabId: tabIdArg },
+    async ({ downloadId, tabId }, { signal }) => {
+      if (downloadId !== undefined) {
+        const file = await session.call('download.get', { downloadId }, signal);
+        return [text(`${file.name}: ${file.bytes} bytes from ${file.url}`), { type: 'resource', resource: { uri: `tabvisor://downloads/${file.downloadId}/${encodeURIComponent(file.name)}`, mimeType: 'application/octet-stream', blob: file.data } }];
+      }
+      const id = await session.tab(tabId, signal);
+      const { downloads } = await session.call('tab.downloads', { tabId: id }, signal);
+      const lines = downloads.map((d) => `- ${d.downloadId} ${JSON.stringify(d.name)} [${d.state}] ${d.receivedBytes} bytes${d.reason ? ` (${d.reason})` : ''}`);
+      return [text(lines.length ? lines.join('\n') : '(no downloads)')];
+    },
+    true,
+  );
+}
+
+const text = (value: string) => ({ type: 'text' as const, text: value });
+
+function parseJson(value: string, path: string): never {
+  try {
+    return JSON.parse(value) as never;
+  } catch (error) {
+    throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${path} is not JSON (${errorMessage(error)})`, { path, expected: 'JSON text' });
+  }
+}
+
+/** A failure as the agent reads it: the code, what went wrong, and where. */
+function describeError(error: unknown): string {
+  const code = codeOf(error);
+  const data = dataOf(error);
+  return `Error${code !== undefined ? ` ${code}` : ''}: ${errorMessage(error)}${data ? ` ${JSON.stringify(data)}` : ''}`;
+}
