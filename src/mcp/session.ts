@@ -115,7 +115,8 @@ export class McpSession {
       } catch (error) {
         const state = dataOf(error)?.state;
         if (codeOf(error) !== ErrorCode.Unavailable || (state !== 'recovering' && state !== 'spawning')) throw error;
-        reason = (await this.untilUsable(tabId, deadline, signal)) ?? reason ?? 'its browser went down';
+        const seen = await this.untilUsable(tabId, deadline, signal);
+        reason ??= seen ?? 'its browser went down';
       }
     }
   }
@@ -140,7 +141,8 @@ export class McpSession {
         throw new TabvisorError(ErrorCode.Unavailable, `tab ${tabId} failed (${tab.reason}); restart its instance ${instanceId} with tabvisor_instances, or open a new tab`, { state: 'failed', tabId });
       }
       if ((USABLE_STATES as ReadonlySet<string>).has(tab.state)) return reason;
-      if (tab.state === 'recovering' && tab.reason) reason = tab.reason;
+      // The first reason says what happened; later ones say how the recovery goes.
+      if (tab.state === 'recovering' && tab.reason && reason === null) reason = tab.reason;
       if (Date.now() >= deadline) {
         throw new TabvisorError(ErrorCode.Unavailable, `tab ${tabId} is still ${tab.state} after ${this.recoveryWaitMs} ms (${tab.reason})`, { state: tab.state, retryAfterMs: 1_000 });
       }

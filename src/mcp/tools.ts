@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ErrorCode, TabvisorError, errorMessage } from '../errors.js';
 import type { ResultOf } from '../protocol/methods.js';
 import { codeOf, dataOf } from './backend.js';
+import { sleep } from '../wait.js';
 import type { McpSession } from './session.js';
 import { DEFAULT_MAX_TOKENS, renderSnapshot } from './snapshot-text.js';
 
@@ -38,10 +39,15 @@ export function registerTools(server: McpServer, session: McpSession, options: T
     }) as never);
   };
 
+  /** Run on a tab, waiting out a recovery: its id, the value, and a note if it was recovered. */
+  const onTab = async <T>(tabId: string | undefined, signal: AbortSignal, work: (id: string) => Promise<T>) => {
+    const id = await session.tab(tabId, signal);
+    return { id, ...(await session.onTab(id, () => work(id), signal)) };
+  };
+
   /** Run on a tab (waiting out a recovery), then the page as it is now. */
   const act = async (tabId: string | undefined, signal: AbortSignal, what: (tabId: string) => Promise<string>): Promise<Content> => {
-    const id = await session.tab(tabId, signal);
-    const { value, note } = await session.onTab(id, () => what(id), signal);
+    const { id, value, note } = await onTab(tabId, signal, what);
     let state: string;
     try {
       state = await page(id, signal);
@@ -50,7 +56,7 @@ export function registerTools(server: McpServer, session: McpSession, options: T
       if (dataOf(error)?.state !== 'dialog') throw error;
       state = `### Tab ${id}\n(the page waits for its dialog to be answered: browser_handle_dialog)`;
     }
-    return [text([...(note ? [note] : []), value].join('\n')), text(state)];
+    return [text(noted(note, value)), text(state)];
   };
 
   const page = async (tabId: string, signal: AbortSignal, view: { page?: number; maxTokens?: number; filter?: 'interactive' | 'all' } = {}): Promise<string> => {
@@ -94,9 +100,8 @@ export function registerTools(server: McpServer, session: McpSession, options: T
       filter: z.enum(['interactive', 'all']).optional().describe('interactive (default): what can be acted on; all: every rendered element'),
     },
     async ({ tabId, ...view }, { signal }) => {
-      const id = await session.tab(tabId, signal);
-      const { value, note } = await session.onTab(id, () => page(id, signal, view), signal);
-      return [text(note ? `${note}\n${value}` : value)];
+      const { value, note } = await onTab(tabId, signal, (id) => page(id, signal, view));
+      return [text(noted(note, value))];
     },
     true,
   );
@@ -170,9 +175,8 @@ export function registerTools(server: McpServer, session: McpSession, options: T
     'A screenshot of the viewport (or the full page). browser_snapshot is better for acting on the page.',
     { type: z.enum(['png', 'jpeg']).optional(), fullPage: z.boolean().optional(), tabId: tabIdArg },
     async ({ type = 'png', fullPage = false, tabId }, { signal }) => {
-      const id = await session.tab(tabId, signal);
-      const { value, note } = await session.onTab(id, () => session.call('tab.screenshot', { tabId: id, format: type, fullPage }, signal), signal);
-      return [text(`${note ? `${note}\n` : ''}Screenshot of tab ${id}: ${value.width}×${value.height} ${type}`), { type: 'image', data: value.data, mimeType: `image/${type}` }];
+      const { id, value, note } = await onTab(tabId, signal, (id) => session.call('tab.screenshot', { tabId: id, format: type, fullPage }, signal));
+      return [text(noted(note, `Screenshot of tab ${id}: ${value.width}×${value.height} ${type}`)), { type: 'image', data: value.data, mimeType: `image/${type}` }];
     },
     true,
   );
@@ -214,7 +218,7 @@ export function registerTools(server: McpServer, session: McpSession, options: T
       tabId: tabIdArg,
     },
     async ({ time, text: shown, textGone, tabId }, { signal }) => {
-      if (time !== undefined) await new Promise<void>((resolve) => setTimeout(resolve, time * 1_000));
+      if (time !== undefined) await sleep(time * 1_000, signal);
       if (shown === undefined && textGone === undefined) return [text(`Waited ${time ?? 0} s`)];
       return act(tabId, signal, async (id) => {
         const wanted = shown ?? (textGone as string);
@@ -228,10 +232,9 @@ export function registerTools(server: McpServer, session: McpSession, options: T
     'What the page logged since its last navigation, at or above a level.',
     { level: z.enum(['error', 'warning', 'info', 'debug']).optional().describe('default info'), tabId: tabIdArg },
     async ({ level = 'info', tabId }, { signal }) => {
-      const id = await session.tab(tabId, signal);
-      const { value } = await session.onTab(id, () => session.call('tab.console', { tabId: id, level }, signal), signal);
+      const { value, note } = await onTab(tabId, signal, (id) => session.call('tab.console', { tabId: id, level }, signal));
       const lines = value.entries.map((e) => `[${e.type}] ${e.text}${e.url ? ` @ ${e.url}${e.line !== undefined ? `:${e.line}` : ''}` : ''}`);
-      return [text(lines.length ? lines.join('\n') : '(no messages)')];
+      return [text(noted(note, lines.length ? lines.join('\n') : '(no messages)'))];
     },
     true,
   );
@@ -240,10 +243,9 @@ export function registerTools(server: McpServer, session: McpSession, options: T
     'The requests the page made since its last navigation.',
     { failedOnly: z.boolean().optional().describe('only network errors and HTTP ≥ 400'), tabId: tabIdArg },
     async ({ failedOnly, tabId }, { signal }) => {
-      const id = await session.tab(tabId, signal);
-      const { value } = await session.onTab(id, () => session.call('tab.network', { tabId: id, ...(failedOnly ? { failed: true } : {}) }, signal), signal);
+      const { value, note } = await onTab(tabId, signal, (id) => session.call('tab.network', { tabId: id, ...(failedOnly ? { failed: true } : {}) }, signal));
       const lines = value.entries.map((r) => `[${r.method}] ${r.url} => ${r.state === 'failed' ? `failed: ${r.errorText}` : r.status !== undefined ? `[${r.status}] ${r.statusText ?? ''}`.trim() : r.state} (${r.resourceType})`);
-      return [text(lines.length ? lines.join('\n') : '(no requests)')];
+      return [text(noted(note, lines.length ? lines.join('\n') : '(no requests)'))];
     },
     true,
   );
@@ -284,9 +286,8 @@ export function registerTools(server: McpServer, session: McpSession, options: T
       'Run a JavaScript function in the page and get its JSON value: "() => document.title", or with a ref "(element) => element.textContent".',
       { function: z.string().describe('the function'), element: elementArg, ref: z.string().optional().describe('an element ref passed as the first argument'), tabId: tabIdArg },
       async ({ function: fn, ref, tabId }, { signal }) => {
-        const id = await session.tab(tabId, signal);
-        const { value, note } = await session.onTab(id, () => session.call('tab.evaluate', { tabId: id, function: fn, ...(ref ? { ref } : {}) }, signal), signal);
-        return [text(`${note ? `${note}\n` : ''}${value.type === 'undefined' ? 'undefined' : JSON.stringify(value.value, null, 2)}`)];
+        const { value, note } = await onTab(tabId, signal, (id) => session.call('tab.evaluate', { tabId: id, function: fn, ...(ref ? { ref } : {}) }, signal));
+        return [text(noted(note, value.type === 'undefined' ? 'undefined' : JSON.stringify(value.value, null, 2)))];
       },
     );
   }
@@ -295,10 +296,9 @@ export function registerTools(server: McpServer, session: McpSession, options: T
     'The page as a PDF (returned as an embedded resource).',
     { filename: z.string().optional().describe('name for the PDF (default page-<time>.pdf)'), tabId: tabIdArg },
     async ({ filename, tabId }, { signal }) => {
-      const id = await session.tab(tabId, signal);
-      const { value } = await session.onTab(id, () => session.call('tab.pdf', { tabId: id }, signal), signal);
+      const { id, value, note } = await onTab(tabId, signal, (id) => session.call('tab.pdf', { tabId: id }, signal));
       const name = basename(filename ?? `page-${Date.now()}.pdf`);
-      return [text(`PDF of tab ${id}: ${name}, ${value.bytes} bytes`), { type: 'resource', resource: { uri: `tabvisor://tabs/${id}/${encodeURIComponent(name)}`, mimeType: 'application/pdf', blob: value.data } }];
+      return [text(noted(note, `PDF of tab ${id}: ${name}, ${value.bytes} bytes`)), { type: 'resource', resource: { uri: `tabvisor://tabs/${id}/${encodeURIComponent(name)}`, mimeType: 'application/pdf', blob: value.data } }];
     },
     true,
   );
@@ -372,6 +372,8 @@ export function registerTools(server: McpServer, session: McpSession, options: T
 }
 
 const text = (value: string) => ({ type: 'text' as const, text: value });
+/** The recovery note, if any, first. */
+const noted = (note: string | undefined, value: string) => (note ? `${note}\n${value}` : value);
 
 function parseJson(value: string, path: string): never {
   try {

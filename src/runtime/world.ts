@@ -237,7 +237,7 @@ export class World {
           };
           // A dialog answered by policy is told once, complete; a held one when it opens and when it is answered.
           const dialog = (record: DialogRecord) => {
-            this.log.info({ tabId: input.tabId, dialog: record }, 'dialog');
+            this.log.debug({ tabId: input.tabId, dialog: record }, 'dialog'); // a page may open thousands
             this.pageEvents.emit('page', { instanceId: input.instanceId, tabId: input.tabId, kind: 'dialog', dialog: { ...record } });
           };
           const answered = (record: DialogRecord) => record.by !== 'policy' && dialog(record);

@@ -54,6 +54,12 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     shared: view.shared,
     reason: view.reason,
   });
+  const history =
+    (move: 'back' | 'forward' | 'reload') =>
+    ({ tabId, waitUntil, timeoutMs }: ValidParams<'tab.back'>, call: Call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.history(tabId, move, waitUntil, timeoutMs, call.signal);
+    };
   const tabInfo = (t: TabView) => ({ tabId: t.tabId, instanceId: t.instanceId, url: t.url, title: t.title, state: t.state, reason: t.reason });
 
   return {
@@ -124,18 +130,9 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       ownedTab(tabId, call);
       return runtime.pages.text(tabId, { maxChars }, call.signal);
     },
-    'tab.back': ({ tabId, waitUntil, timeoutMs }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.history(tabId, 'back', waitUntil, timeoutMs, call.signal);
-    },
-    'tab.forward': ({ tabId, waitUntil, timeoutMs }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.history(tabId, 'forward', waitUntil, timeoutMs, call.signal);
-    },
-    'tab.reload': ({ tabId, waitUntil, timeoutMs }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.history(tabId, 'reload', waitUntil, timeoutMs, call.signal);
-    },
+    'tab.back': history('back'),
+    'tab.forward': history('forward'),
+    'tab.reload': history('reload'),
     'tab.waitFor': ({ tabId, ...params }, call) => {
       ownedTab(tabId, call);
       return runtime.agent.waitFor(tabId, params, call.signal);
