@@ -56,6 +56,40 @@ function refOf(text: string, role: string, name: string): string {
 }
 const tabIdIn = (text: string) => /### Tab (t-[\w-]+)/.exec(text)?.[1] as string;
 
+/** What an agent does with a form: open it, fill it by refs, submit, read the result, answer a dialog. */
+async function formFlow(client: Client, path: string): Promise<void> {
+  const opened = await tool(client, 'browser_navigate', { url: h.pages.put(path, FORM) });
+  expect(opened.error).toBe(false);
+  expect(opened.text).toContain(`Now at ${h.pages.url(path)} (HTTP 200), title "signup"`);
+  expect(opened.text).toMatch(/^- textbox "Your name" \[ref=e\d+\]$/m);
+  expect(opened.text).toMatch(/^- combobox "Plan" value="Free"( \[collapsed\])? \[ref=e\d+\]$/m);
+  expect(opened.text).toMatch(/^- checkbox "Newsletter" \[unchecked\] \[ref=e\d+\]$/m);
+  const filled = await tool(client, 'browser_fill_form', {
+    fields: [
+      { name: 'Your name', type: 'textbox', ref: refOf(opened.text, 'textbox', 'Your name'), value: 'Ada' },
+      { name: 'Plan', type: 'combobox', ref: refOf(opened.text, 'combobox', 'Plan'), value: 'Pro' },
+      { name: 'Newsletter', type: 'checkbox', ref: refOf(opened.text, 'checkbox', 'Newsletter'), value: 'true' },
+    ],
+  });
+  expect(filled.error).toBe(false);
+  expect(filled.text).toMatch(/^- textbox "Your name" value="Ada" \[ref=e\d+\]$/m);
+  expect(filled.text).toMatch(/^- checkbox "Newsletter" \[checked\] \[ref=e\d+\]$/m);
+  const sent = await tool(client, 'browser_click', { element: 'Sign up button', ref: refOf(filled.text, 'button', 'Sign up') });
+  expect(sent.error).toBe(false);
+  const seen = await tool(client, 'browser_wait_for', { text: 'welcome Ada (pro, news)' });
+  expect(seen.text).toContain('Saw "welcome Ada (pro, news)"');
+
+  // A dialog the page opens is held for browser_handle_dialog.
+  const asked = await tool(client, 'browser_click', { ref: refOf(sent.text, 'button', 'Delete') });
+  expect(asked.text).toContain('a confirm dialog opened: "Delete everything?"');
+  const blocked = await tool(client, 'browser_snapshot');
+  expect(blocked.error).toBe(true);
+  expect(blocked.text).toMatch(/Error -32004: .*confirm dialog is open/);
+  const answered = await tool(client, 'browser_handle_dialog', { accept: true });
+  expect(answered.text).toContain('Accepted the confirm dialog "Delete everything?"');
+  expect((await tool(client, 'browser_wait_for', { text: 'deleted: true' })).error).toBe(false);
+}
+
 describe('MCP over stdio (tabvisor mcp)', () => {
   it('lists the playwright-mcp tool names and the fleet tools; browser_evaluate only where evaluation is allowed', async () => {
     const { tools } = await stdio.listTools();
@@ -68,37 +102,8 @@ describe('MCP over stdio (tabvisor mcp)', () => {
     expect(Object.keys(click.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['element', 'ref', 'tabId']));
   });
 
-  it('opens a tab on a form, fills and submits it by refs from the snapshot text, and reads the result', async () => {
-    const opened = await tool(stdio, 'browser_navigate', { url: h.pages.put('/signup', FORM) });
-    expect(opened.error).toBe(false);
-    expect(opened.text).toContain(`Now at ${h.pages.url('/signup')} (HTTP 200), title "signup"`);
-    expect(opened.text).toMatch(/^- textbox "Your name" \[ref=e\d+\]$/m);
-    expect(opened.text).toMatch(/^- combobox "Plan" value="Free"( \[collapsed\])? \[ref=e\d+\]$/m);
-    expect(opened.text).toMatch(/^- checkbox "Newsletter" \[unchecked\] \[ref=e\d+\]$/m);
-    const filled = await tool(stdio, 'browser_fill_form', {
-      fields: [
-        { name: 'Your name', type: 'textbox', ref: refOf(opened.text, 'textbox', 'Your name'), value: 'Ada' },
-        { name: 'Plan', type: 'combobox', ref: refOf(opened.text, 'combobox', 'Plan'), value: 'Pro' },
-        { name: 'Newsletter', type: 'checkbox', ref: refOf(opened.text, 'checkbox', 'Newsletter'), value: 'true' },
-      ],
-    });
-    expect(filled.error).toBe(false);
-    expect(filled.text).toMatch(/^- textbox "Your name" value="Ada" \[ref=e\d+\]$/m);
-    expect(filled.text).toMatch(/^- checkbox "Newsletter" \[checked\] \[ref=e\d+\]$/m);
-    const sent = await tool(stdio, 'browser_click', { element: 'Sign up button', ref: refOf(filled.text, 'button', 'Sign up') });
-    expect(sent.error).toBe(false);
-    const seen = await tool(stdio, 'browser_wait_for', { text: 'welcome Ada (pro, news)' });
-    expect(seen.text).toContain('Saw "welcome Ada (pro, news)"');
-
-    // A dialog the page opens is held for browser_handle_dialog.
-    const asked = await tool(stdio, 'browser_click', { ref: refOf(sent.text, 'button', 'Delete') });
-    expect(asked.text).toContain('a confirm dialog opened: "Delete everything?"');
-    const blocked = await tool(stdio, 'browser_snapshot');
-    expect(blocked.error).toBe(true);
-    expect(blocked.text).toMatch(/Error -32004: .*confirm dialog is open/);
-    const answered = await tool(stdio, 'browser_handle_dialog', { accept: true });
-    expect(answered.text).toContain('Accepted the confirm dialog "Delete everything?"');
-    expect((await tool(stdio, 'browser_wait_for', { text: 'deleted: true' })).error).toBe(false);
+  it('opens a tab on a form, fills and submits it by refs from the snapshot text, reads the result, and answers a dialog', async () => {
+    await formFlow(stdio, '/signup');
   });
 
   it('pages a long snapshot within a token budget, and a stale ref fails clearly', async () => {
@@ -135,6 +140,12 @@ describe('MCP over stdio (tabvisor mcp)', () => {
 });
 
 describe('MCP over streamable HTTP at /mcp', () => {
+  it('lists the same tools, and an agent fills and submits the form there too', async () => {
+    const names = (await http.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual((await stdio.listTools()).tools.map((t) => t.name));
+    await formFlow(http, '/signup-http');
+  });
+
   it('is a session of its own: it sees none of the stdio session\'s tabs and cannot reach them', async () => {
     const mine = await tool(http, 'browser_navigate', { url: h.pages.url('/page/http-side') });
     expect(mine.error).toBe(false);
@@ -160,6 +171,31 @@ describe('MCP over streamable HTTP at /mcp', () => {
     expect(refused.status).toBe(403);
     const stray = await fetch(`http://127.0.0.1:${h.tv.server.port}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', 'mcp-session-id': 'nope' }, body: '{}' });
     expect(stray.status).toBe(404);
+  });
+});
+
+describe('tabvisor mcp without a daemon', () => {
+  it('starts an embedded tabvisor when nothing answers at --url (browser_evaluate listed when it allows evaluation), and --no-embedded fails instead', async () => {
+    const nothing = (await h.pages.closedPortUrl()).replace('http:', 'ws:') + 'rpc';
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--url', nothing, '--allow-evaluate', '--log-level', 'info'], stderr: 'pipe' });
+    const log: string[] = [];
+    transport.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+    const client = new Client({ name: 'embedded-agent', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain('browser_evaluate');
+      const health = await tool(client, 'tabvisor_health');
+      expect(JSON.parse(health.text)).toMatchObject({ status: 'ok', instances: {} });
+      expect(log.join('')).toContain('MCP session on an embedded tabvisor');
+    } finally {
+      await client.close();
+    }
+    const refused = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--url', nothing, '--no-embedded'], stderr: 'pipe' });
+    const failed = new Client({ name: 'no-daemon', version: '1.0.0' });
+    const error = await failed.connect(refused).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    await failed.close();
   });
 });
 
