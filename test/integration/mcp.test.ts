@@ -150,8 +150,9 @@ describe('MCP over streamable HTTP at /mcp', () => {
     const mine = await tool(http, 'browser_navigate', { url: h.pages.url('/page/http-side') });
     expect(mine.error).toBe(false);
     const httpTab = tabIdIn(mine.text);
+    const stdioTab = tabIdIn((await tool(stdio, 'browser_navigate', { url: h.pages.url('/page/stdio-side') })).text);
     const stdioTabs = await tool(stdio, 'browser_tabs', { action: 'list' });
-    const stdioTab = /- 0: (t-[\w-]+)/.exec(stdioTabs.text)?.[1] as string;
+    expect(stdioTabs.text).toContain(stdioTab);
     expect(stdioTab).toMatch(/^t-/);
     const listed = await tool(http, 'browser_tabs', { action: 'list' });
     expect(listed.text).toContain(httpTab);
