@@ -1,16 +1,17 @@
-// The MCP tools: named and shaped as playwright-mcp names them where the job is the same
-// (browser_navigate, browser_snapshot, browser_click, …), each with an optional tabId, plus
-// tabvisor's fleet tools. Each one is a few control-channel calls through the session; the
-// snapshot comes back as text (snapshot-text.ts), failures as tool errors with their code.
+// The MCP page tools, named and shaped as playwright-mcp names them where the job is the
+// same (browser_navigate, browser_snapshot, browser_click, …), each with an optional tabId;
+// tabvisor's fleet tools are in fleet-tools.ts. Each is a few control-channel calls through
+// the session; the snapshot comes back as text (snapshot-text.ts).
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { ErrorCode, TabvisorError, errorMessage } from '../errors.js';
+import { ErrorCode, TabvisorError } from '../errors.js';
 import type { ResultOf } from '../protocol/methods.js';
-import { codeOf, dataOf } from './backend.js';
 import { sleep } from '../wait.js';
+import { dataOf } from './backend.js';
+import { defineTool, noted, text, type Content } from './define-tool.js';
+import { registerFleetTools } from './fleet-tools.js';
 import type { McpSession } from './session.js';
 import { DEFAULT_MAX_TOKENS, renderSnapshot } from './snapshot-text.js';
 
@@ -21,23 +22,12 @@ export interface ToolOptions {
   localFiles: boolean;
 }
 
-type Content = CallToolResult['content'];
-type Extra = { signal: AbortSignal };
-
 const tabIdArg = z.string().optional().describe('the tab to act on (default: the current tab; browser_tabs lists them)');
 const elementArg = z.string().optional().describe('human-readable description of the element, for the record');
 const refArg = z.string().describe('exact ref of the element from the page snapshot, e.g. e12');
 
 export function registerTools(server: McpServer, session: McpSession, options: ToolOptions): void {
-  const tool = <S extends z.ZodRawShape>(name: string, description: string, shape: S, run: (args: z.output<z.ZodObject<S>>, extra: Extra) => Promise<Content>, readOnly = false) => {
-    server.registerTool(name, { description, inputSchema: shape, annotations: { readOnlyHint: readOnly } }, (async (args: z.output<z.ZodObject<S>>, extra: Extra) => {
-      try {
-        return { content: await run(args, extra) };
-      } catch (error) {
-        return { isError: true, content: [text(describeError(error))] };
-      }
-    }) as never);
-  };
+  const tool = defineTool(server);
 
   /** Run on a tab, waiting out a recovery: its id, the value, and a note if it was recovered. */
   const onTab = async <T>(tabId: string | undefined, signal: AbortSignal, work: (id: string) => Promise<T>) => {
@@ -302,90 +292,5 @@ export function registerTools(server: McpServer, session: McpSession, options: T
     },
     true,
   );
-  tool('browser_close', "Close the session's browsers and tabs.", {}, async () => {
-    await session.close();
-    return [text('Closed every browser of this session')];
-  });
-  tool(
-    'tabvisor_instances',
-    "This session's supervised browsers: list them, create one (optionally with a storageState to start logged in), restart or stop one. A browser that crashes or hangs is relaunched with its tabs under the same ids.",
-    {
-      action: z.enum(['list', 'create', 'restart', 'stop']).optional().describe('default list'),
-      instanceId: z.string().optional().describe('restart, stop: which one'),
-      name: z.string().optional().describe('create: its name'),
-      storageState: z.string().optional().describe('create: the JSON text tabvisor_storage_state gave'),
-    },
-    async ({ action = 'list', instanceId, name, storageState }, { signal }) => {
-      const mine = (id: string | undefined) => {
-        if (!id || !session.instances.includes(id)) throw new TabvisorError(ErrorCode.NotFound, `instance ${id ?? '(none given)'} is not one of this session's`, { instanceId: id });
-        return id;
-      };
-      if (action === 'create') await session.createInstance({ ...(name ? { name } : {}), ...(storageState ? { storageState: parseJson(storageState, 'storageState') } : {}) }, signal);
-      else if (action === 'restart') await session.call('instance.restart', { instanceId: mine(instanceId) }, signal);
-      else if (action === 'stop') {
-        await session.call('instance.stop', { instanceId: mine(instanceId) }, signal);
-        session.instances.splice(session.instances.indexOf(instanceId as string), 1);
-        for (const [tabId, of] of session.tabs) if (of === instanceId) session.forgetTab(tabId);
-      }
-      const lines = [];
-      for (const id of session.instances) {
-        const i = await session.call('instance.get', { instanceId: id }, signal);
-        lines.push(`- ${i.instanceId} ${JSON.stringify(i.name)} [${i.state}] pid ${i.pid ?? '-'}, ${i.tabs} tabs, ${i.memory.pssMb} MB, ${i.restarts} restarts (${i.reason})`);
-      }
-      return [text(['### Instances', ...(lines.length ? lines : ['(none yet: the first browser_navigate creates one)'])].join('\n'))];
-    },
-  );
-  tool(
-    'tabvisor_health',
-    'The fleet: status, instances by state, uptime, analysis workers.',
-    {},
-    async (_args, { signal }) => [text(JSON.stringify(await session.call('system.health', undefined, signal), null, 2))],
-    true,
-  );
-  tool(
-    'tabvisor_storage_state',
-    'The session state (cookies, localStorage) of a browser of this session, as JSON: give it to tabvisor_instances create to start a new browser logged in.',
-    { instanceId: z.string().optional().describe("default: the current tab's") },
-    async ({ instanceId }, { signal }) => {
-      const id = instanceId ?? (session.current ? session.tabs.get(session.current) : session.instances[0]);
-      if (!id || !session.instances.includes(id)) throw new TabvisorError(ErrorCode.NotFound, `instance ${id ?? '(none)'} is not one of this session's`, { instanceId: id });
-      return [text(JSON.stringify(await session.call('instance.storageState', { instanceId: id }, signal)))];
-    },
-    true,
-  );
-  tool(
-    'tabvisor_downloads',
-    "Files the tab's pages downloaded; with downloadId, the file itself (an embedded resource).",
-    { downloadId: z.string().optional(), tabId: tabIdArg },
-    async ({ downloadId, tabId }, { signal }) => {
-      if (downloadId !== undefined) {
-        const file = await session.call('download.get', { downloadId }, signal);
-        return [text(`${file.name}: ${file.bytes} bytes from ${file.url}`), { type: 'resource', resource: { uri: `tabvisor://downloads/${file.downloadId}/${encodeURIComponent(file.name)}`, mimeType: 'application/octet-stream', blob: file.data } }];
-      }
-      const id = await session.tab(tabId, signal);
-      const { downloads } = await session.call('tab.downloads', { tabId: id }, signal);
-      const lines = downloads.map((d) => `- ${d.downloadId} ${JSON.stringify(d.name)} [${d.state}] ${d.receivedBytes} bytes${d.reason ? ` (${d.reason})` : ''}`);
-      return [text(lines.length ? lines.join('\n') : '(no downloads)')];
-    },
-    true,
-  );
-}
-
-const text = (value: string) => ({ type: 'text' as const, text: value });
-/** The recovery note, if any, first. */
-const noted = (note: string | undefined, value: string) => (note ? `${note}\n${value}` : value);
-
-function parseJson(value: string, path: string): never {
-  try {
-    return JSON.parse(value) as never;
-  } catch (error) {
-    throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${path} is not JSON (${errorMessage(error)})`, { path, expected: 'JSON text' });
-  }
-}
-
-/** A failure as the agent reads it: the code, what went wrong, and where. */
-function describeError(error: unknown): string {
-  const code = codeOf(error);
-  const data = dataOf(error);
-  return `Error${code !== undefined ? ` ${code}` : ''}: ${errorMessage(error)}${data ? ` ${JSON.stringify(data)}` : ''}`;
+  registerFleetTools(tool, session);
 }
