@@ -59,7 +59,8 @@ program
   .option('--allow-origin <origin...>', 'browser origins allowed to connect (default: none)')
   .option('--allow-scheme <scheme...>', 'URL schemes tabs may go to besides http:, https:, data: and about:blank (e.g. file:)')
   .option('--history-size <n>', 'transitions kept for the inspector and events.subscribe { since }, in the state dir', historySize, 10_000)
-  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; memoryReserveMb?: number; warm?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[]; historySize: number }) => {
+  .option('--allow-evaluate', 'allow tab.evaluate (and the MCP tool browser_evaluate): clients may run any script in their pages')
+  .action(async (opts: { port: number; host: string; stateDir: string; restore: boolean; orphanGraceMs: number; logLevel: string; analysisThreads?: number; maxInstances?: number; memoryReserveMb?: number; warm?: number; token?: string; allowOrigin?: string[]; allowScheme?: string[]; historySize: number; allowEvaluate?: boolean }) => {
     const logTap: LogTap = new EventEmitter();
     const log = createLogger({ level: opts.logLevel, tap: logTap });
     let tabvisor: Awaited<ReturnType<typeof startTabvisor>>;
@@ -79,6 +80,7 @@ program
           token: opts.token || undefined,
           allowedOrigins: opts.allowOrigin,
           urlPolicy: { schemes: [...defaultUrlPolicy.schemes, ...(opts.allowScheme ?? []).map((s) => (s.endsWith(':') ? s : `${s}:`).toLowerCase())] },
+          allowEvaluate: opts.allowEvaluate ?? false,
         },
       });
     } catch (error) {
@@ -117,6 +119,39 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('mcp')
+  .description('MCP over stdio for an agent host: uses the tabvisor at --url, or starts an embedded one when none answers')
+  .option('--url <url>', 'the control channel of a running tabvisor', 'ws://127.0.0.1:9400/rpc')
+  .option('--token <token>', 'its token (default $TABVISOR_TOKEN)', process.env.TABVISOR_TOKEN)
+  .option('--client <name>', 'own the session\'s instances as this client (default: a new name per process)')
+  .option('--embedded', 'always start an embedded tabvisor, never use --url')
+  .option('--no-embedded', 'never start an embedded tabvisor: fail when --url does not answer')
+  .option('--state-dir <dir>', 'the embedded tabvisor\'s state dir (default: none, temporary profiles)')
+  .option('--allow-evaluate', 'the embedded tabvisor allows tab.evaluate (browser_evaluate)')
+  .option('--log-level <level>', 'pino level (logs go to stderr; stdout carries MCP)', process.env.TABVISOR_LOG_LEVEL ?? 'warn')
+  .action(async (opts: { url: string; token?: string; client?: string; embedded?: boolean; stateDir?: string; allowEvaluate?: boolean; logLevel: string }) => {
+    const log = createLogger({ level: opts.logLevel });
+    try {
+      const { runStdio } = await import('./mcp/stdio.js');
+      await runStdio({
+        url: opts.url,
+        token: opts.token || undefined,
+        client: opts.client,
+        embedded: opts.embedded === true ? 'always' : opts.embedded === false ? 'never' : 'auto',
+        stateDir: opts.stateDir,
+        allowEvaluate: opts.allowEvaluate ?? false,
+        log,
+      });
+      log.flush();
+      process.exit(0);
+    } catch (error) {
+      log.fatal({ err: errorMessage(error) }, 'MCP server failed');
+      log.flush();
+      process.exit(1);
+    }
   });
 
 program

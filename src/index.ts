@@ -7,7 +7,7 @@ import type { AnalysisPoolOptions } from './analysis/pool.js';
 import { chromeVersion, findChrome, type ChromeBinary } from './chrome/find.js';
 import { needsNoSandbox } from './chrome/launch.js';
 import { silentLogger, type LogTap } from './log.js';
-import { Runtime, type InstanceDefaults, type PersistenceOptions } from './runtime/runtime.js';
+import { Runtime, type InstanceDefaults, type PersistenceOptions, type RuntimeOptions } from './runtime/runtime.js';
 import { assertBindable } from './server/access.js';
 import { ControlServer, type ServerOptions } from './server/server.js';
 
@@ -29,7 +29,9 @@ export interface TabvisorOptions {
   persistence?: PersistenceOptions;
   /** Transitions kept for `events.subscribe { since }` (in the state dir with persistence); default 10,000. */
   historySize?: number;
-  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token'>>;
+  server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token' | 'allowEvaluate' | 'mcpIdleMs'>>;
+  /** Size limits of each instance's downloads. */
+  downloads?: RuntimeOptions['downloads'];
 }
 
 export interface Tabvisor {
@@ -57,6 +59,7 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
     analysis: options.analysis,
     persistence: options.persistence,
     historySize: options.historySize,
+    downloads: options.downloads,
     version: packageVersion(),
   });
   let server: ControlServer;

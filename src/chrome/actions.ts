@@ -21,7 +21,8 @@ export interface ActionRequest {
 const NEEDS_TARGET = new Set<ActionName>(['click', 'hover', 'focus', 'fill', 'select']);
 // A click or key press that starts a navigation is followed to the new document's load.
 const FOLLOWS_NAVIGATION = new Set<ActionName>(['click', 'press', 'type', 'select']);
-const GROUP = 'tabvisor-action';
+/** The object group of the element handles an action makes (released when it ends). */
+export const GROUP = 'tabvisor-action';
 
 // In the page: whether the element can be acted on now, and if not, why.
 const STATE_FN = `function () {
@@ -85,7 +86,7 @@ const SELECT_FN = `function (wanted) {
 const FOCUS_FN = `function () { this.focus(); return document.activeElement === this || this.contains(document.activeElement); }`;
 const INTO_VIEW_FN = `function () { this.scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' }); }`;
 
-interface Located {
+export interface Located {
   objectId: string;
   label: string;
 }
@@ -210,7 +211,7 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
  * resolves is -32000 at once; a selector matching nothing yet, or an element not ready yet,
  * is retried until the deadline (-32003).
  */
-async function locate(tab: TabHandle, target: ActionTarget, deadline: number, timeoutMs: number, signal: AbortSignal, want: { enabled: boolean }): Promise<Located> {
+export async function locate(tab: TabHandle, target: ActionTarget, deadline: number, timeoutMs: number, signal: AbortSignal, want: { enabled: boolean; visible?: boolean }): Promise<Located> {
   const label = 'ref' in target ? `element ${target.ref}` : `element ${JSON.stringify(target.selector)}`;
   let why = 'not attached';
   for (let attempt = 0; ; attempt++) {
@@ -221,7 +222,7 @@ async function locate(tab: TabHandle, target: ActionTarget, deadline: number, ti
         .send('Runtime.callFunctionOn', { functionDeclaration: STATE_FN, objectId, returnByValue: true })
         .then(({ result }) => result.value as { connected: boolean; visible?: boolean; enabled?: boolean });
       if (!state.connected && 'ref' in target) throw staleRef(target.ref);
-      why = !state.connected ? 'not attached' : !state.visible ? 'not visible' : want.enabled && !state.enabled ? 'disabled' : '';
+      why = !state.connected ? 'not attached' : !state.visible && want.visible !== false ? 'not visible' : want.enabled && !state.enabled ? 'disabled' : '';
       if (!why) return { objectId, label };
     }
     const left = deadline - performance.now();
@@ -275,7 +276,7 @@ async function clickablePoint(tab: TabHandle, el: Located, timeoutMs: number, de
   }
 }
 
-async function call<T = unknown>(tab: TabHandle, el: Located, fn: string, args: unknown[] = []): Promise<T> {
+export async function call<T = unknown>(tab: TabHandle, el: Located, fn: string, args: unknown[] = []): Promise<T> {
   const { result, exceptionDetails } = await tab.cdp.send('Runtime.callFunctionOn', {
     functionDeclaration: fn,
     objectId: el.objectId,

@@ -1,5 +1,6 @@
 // One Chrome instance as the world sees it: the process tree, the puppeteer connection over
 // the DevTools WebSocket (not a pipe, so a later runtime can re-adopt it), and its pages.
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import puppeteer, { type Browser, type CDPSession, type Target } from 'puppeteer-core';
 import { errorMessage } from '../errors.js';
@@ -9,6 +10,9 @@ import { Keeper } from './keeper.js';
 import { killProcessGroup, launchChrome, removeProfile, type ChromeProcess, type ExitInfo } from './launch.js';
 import { groupIsOurs, isSameProcess, type ProcessIdentity } from './process-identity.js';
 import { readArgv } from './proc.js';
+import { defaultDialogSettings, type DialogSettings } from './dialogs.js';
+import { Downloads, defaultDownloadLimits, type DownloadLimits } from './downloads.js';
+import { exportStorageState, importStorageState, type StorageState } from './storage-state.js';
 import { TabHandle } from './tab.js';
 
 export interface Connection {
@@ -61,6 +65,10 @@ export class ChromeInstance {
   /** Lines about this instance's browser: `{instanceId}`, and `chromePid` while one runs
    * (`pid` is the runtime's own in every pino line). */
   private log: Logger;
+  /** Files its pages downloaded, inside the profile (removed with it). */
+  readonly downloads: Downloads;
+  /** Each tab's dialog policy: it outlives the tab's page (a recovered tab keeps it). */
+  private readonly dialogSettings = new Map<string, DialogSettings>();
 
   constructor(
     readonly instanceId: string,
@@ -68,8 +76,15 @@ export class ChromeInstance {
     readonly profileDir: string,
     private readonly guard: InstanceGuard,
     private readonly baseLog: Logger,
+    downloadLimits: DownloadLimits = defaultDownloadLimits,
   ) {
     this.log = baseLog;
+    this.downloads = new Downloads(join(profileDir, 'tabvisor-downloads'), downloadLimits, baseLog);
+  }
+
+  /** Where files given to tab.upload are kept for the page to read (inside the profile). */
+  get uploadDir(): string {
+    return join(this.profileDir, 'tabvisor-uploads');
   }
 
   /** The browser as a snapshot records it (null while none runs). */
@@ -143,6 +158,10 @@ export class ChromeInstance {
   private connect(connection: Connection): void {
     this.connection = connection;
     this.live.add(connection);
+    // Downloads are saved from the start; a browser that refuses leaves its pages unable to download.
+    void this.downloads
+      .attach(connection.session, (frameId) => this.tabOfFrame(frameId))
+      .catch((error: unknown) => this.log.warn({ err: errorMessage(error) }, 'downloads are off for this browser'));
     const current = () => this.connection === connection && !connection.ending;
     void connection.chrome.exited.then((info) => current() && this.log.warn(info, 'browser exited'));
     connection.browser.once('disconnected', () => current() && this.log.warn('DevTools connection lost'));
@@ -330,7 +349,7 @@ export class ChromeInstance {
     const target = this.adoptable.get(tabId);
     this.adoptable.delete(tabId);
     const existing = target ? await target.page().catch(() => null) : null;
-    const tab = await TabHandle.open(this.browser, tabId, existing ?? undefined);
+    const tab = await TabHandle.open(this.browser, tabId, existing ?? undefined, this.dialogSettings.get(tabId));
     this.tabs.set(tabId, tab);
     return { tab, adopted: existing !== null };
   }
@@ -338,7 +357,41 @@ export class ChromeInstance {
   async closeTab(tabId: string): Promise<void> {
     const tab = this.tabs.get(tabId);
     this.tabs.delete(tabId);
+    this.dialogSettings.delete(tabId);
     await tab?.close();
+  }
+
+  /** How the tab's dialogs are answered from now on, for its current page and the next ones. */
+  setDialogSettings(tabId: string, settings: Partial<DialogSettings>): DialogSettings {
+    const merged = { ...(this.dialogSettings.get(tabId) ?? defaultDialogSettings), ...settings };
+    this.dialogSettings.set(tabId, merged);
+    const tab = this.tabs.get(tabId);
+    if (tab) tab.dialogs.settings = merged;
+    return merged;
+  }
+
+  dialogSettingsOf(tabId: string): DialogSettings {
+    return this.dialogSettings.get(tabId) ?? defaultDialogSettings;
+  }
+
+  /** Cookies and localStorage of the origins its pages show (instance.storageState). */
+  async storageState(): Promise<StorageState> {
+    if (!this.connection) throw new Error(`instance ${this.instanceId} has no browser`);
+    return exportStorageState(this.connection.session, [...this.tabs.values()].map((t) => t.page));
+  }
+
+  /** Start with a session state exported earlier (instance.create { storageState }). */
+  async applyStorageState(state: StorageState): Promise<void> {
+    if (!this.connection) throw new Error(`instance ${this.instanceId} has no browser`);
+    await importStorageState(this.connection.browser, this.connection.session, state);
+  }
+
+  /** The tab whose page holds this frame (downloads name the frame that started them). */
+  private tabOfFrame(frameId: string): string | null {
+    for (const [tabId, tab] of this.tabs) {
+      if (tab.targetId === frameId || tab.page.frames().some((f) => (f as unknown as { _id?: string })._id === frameId)) return tabId;
+    }
+    return null;
   }
 }
 

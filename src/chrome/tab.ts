@@ -2,9 +2,10 @@
 // cheap probes, and the signals (crash, close, navigation) its tab actor listens to.
 import { EventEmitter } from 'node:events';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
-import type { PageEvents } from '../analysis/audit.js';
 import { CAPTURED_STYLES } from '../analysis/page-model.js';
 import { abortable, waitAtMost } from '../wait.js';
+import { DialogGuard, type DialogSettings } from './dialogs.js';
+import { PageLog } from './page-log.js';
 import { RawCdp } from './raw-cdp.js';
 
 export interface TabSignals {
@@ -16,9 +17,6 @@ export interface TabSignals {
 }
 
 export type WaitUntil = 'load' | 'domcontentloaded' | 'networkidle';
-
-/** Console errors and failed requests kept per document for analysis.audit (the newest). */
-const MAX_PAGE_EVENTS = 200;
 
 // The title at load, reported by the page itself: a listener in puppeteer's utility world
 // (an isolated world that puppeteer creates in every document anyway, invisible to the page's
@@ -59,8 +57,10 @@ export class TabHandle extends EventEmitter<TabSignals> {
   shown = { url: 'about:blank', title: '' };
   /** Counts the documents the main frame has committed: refs of an older one are stale. */
   documentGeneration = 0;
-  /** What analysis.audit reports besides the DOM: reset when the main frame navigates. */
-  readonly events: PageEvents = { console: [], requests: [] };
+  /** What the document logged and requested (tab.console, tab.network, analysis.audit). */
+  readonly events = new PageLog();
+  /** Its JavaScript dialogs: answered by policy, or held for tab.dialog. */
+  readonly dialogs: DialogGuard;
   private raw: Promise<RawCdp> | null = null;
 
   private constructor(
@@ -70,12 +70,15 @@ export class TabHandle extends EventEmitter<TabSignals> {
     readonly targetId: string,
     /** This page's own DevTools endpoint (see RawCdp). */
     private readonly rawEndpoint: string,
+    dialogSettings?: DialogSettings,
   ) {
     super();
     cdp.on('Page.frameNavigated', ({ frame }) => {
       if (frame.id === targetId) this.documentGeneration++;
     });
-    this.collectPageEvents();
+    this.events.attach(page);
+    this.dialogs = new DialogGuard(dialogSettings);
+    this.dialogs.attach(page);
     page.on('error', (error) => {
       this.crashed = error.message;
       this.emit('crashed', error.message);
@@ -102,14 +105,14 @@ export class TabHandle extends EventEmitter<TabSignals> {
   }
 
   /** A new page, or (`existing`) a page an adopted browser already shows. */
-  static async open(browser: Browser, tabId: string, existing?: Page): Promise<TabHandle> {
+  static async open(browser: Browser, tabId: string, existing?: Page, dialogSettings?: DialogSettings): Promise<TabHandle> {
     const page = existing ?? (await browser.newPage());
     try {
       const cdp = await page.createCDPSession();
       const { targetInfo } = await cdp.send('Target.getTargetInfo');
       const endpoint = new URL(browser.wsEndpoint());
       endpoint.pathname = `/devtools/page/${targetInfo.targetId}`;
-      const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId, endpoint.href);
+      const tab = new TabHandle(tabId, page, cdp, targetInfo.targetId, endpoint.href, dialogSettings);
       tab.shown = { url: targetInfo.url, title: targetInfo.title };
       // Frame loading events (see settle()) and the title report, in one round trip.
       await Promise.all([cdp.send('Page.enable'), tab.reportTitlesAtLoad()]);
@@ -119,38 +122,6 @@ export class TabHandle extends EventEmitter<TabSignals> {
       await page.close().catch(() => {});
       throw error;
     }
-  }
-
-  /**
-   * Console errors, uncaught exceptions and failed requests (network errors, HTTP ≥ 400) of
-   * the current document. A main-frame navigation request starts a new list; it precedes its
-   * own response on the same session, so a document that loads with a 404 keeps that entry.
-   */
-  private collectPageEvents(): void {
-    const keep = <T>(list: T[], entry: T) => {
-      list.push(entry);
-      if (list.length > MAX_PAGE_EVENTS) list.shift();
-    };
-    this.page.on('request', (request) => {
-      if (request.isNavigationRequest() && request.frame() === this.page.mainFrame()) {
-        this.events.console.length = 0;
-        this.events.requests.length = 0;
-      }
-    });
-    this.page.on('console', (message) => {
-      if (message.type() === 'error') keep(this.events.console, { type: 'error' as const, text: message.text(), url: message.location().url });
-    });
-    this.page.on('pageerror', (error) => {
-      keep(this.events.console, { type: 'page-error' as const, text: error instanceof Error ? error.message : String(error) });
-    });
-    this.page.on('requestfailed', (request) => {
-      keep(this.events.requests, { url: request.url(), method: request.method(), errorText: request.failure()?.errorText ?? 'failed', resourceType: request.resourceType() });
-    });
-    this.page.on('response', (response) => {
-      if (response.status() < 400) return;
-      const request = response.request();
-      keep(this.events.requests, { url: response.url(), method: request.method(), status: response.status(), resourceType: request.resourceType() });
-    });
   }
 
   /** The page's own DevTools connection, opened on first use (see RawCdp). */
@@ -283,8 +254,34 @@ export class TabHandle extends EventEmitter<TabSignals> {
     };
   }
 
+  /**
+   * Back, forward or reload, waiting as tab.navigate does. Back or forward with no entry
+   * there answers at once with `navigated: false`.
+   */
+  async history(move: 'back' | 'forward' | 'reload', waitUntil: WaitUntil, timeoutMs: number, signal?: AbortSignal) {
+    const started = performance.now();
+    if (move !== 'reload') {
+      const { currentIndex, entries } = await this.cdp.send('Page.getNavigationHistory');
+      const next = currentIndex + (move === 'back' ? -1 : 1);
+      if (next < 0 || next >= entries.length) return { url: this.page.url(), status: null, title: await this.title(), loadMs: 0, navigated: false };
+    }
+    const options = { waitUntil: waitUntil === 'networkidle' ? ('networkidle0' as const) : waitUntil, timeout: timeoutMs };
+    const going = move === 'back' ? this.page.goBack(options) : move === 'forward' ? this.page.goForward(options) : this.page.reload(options);
+    let response;
+    try {
+      response = await abortable(going, signal);
+    } catch (error) {
+      if (signal?.aborted) await this.cdp.send('Page.stopLoading').catch(() => {}); // a page gone meanwhile has stopped anyway
+      throw error;
+    }
+    // (A same-document move answers no response: status null.)
+    return { url: this.page.url(), status: response?.status() ?? null, title: await this.title(), loadMs: Math.round(performance.now() - started), navigated: true };
+  }
+
   /** One renderer round trip: a busy or frozen main thread does not answer. */
   async probe(): Promise<void> {
+    // A dialog held for a client blocks the main thread on purpose, for a bounded time.
+    if (this.dialogs.pending) return;
     await this.cdp.send('Runtime.evaluate', { expression: '1', returnByValue: true });
   }
 
@@ -302,6 +299,7 @@ export class TabHandle extends EventEmitter<TabSignals> {
   /** Drop listeners and the page's own connection (the browser is going away or the tab closes). */
   dispose(): void {
     this.removeAllListeners();
+    this.dialogs.dispose();
     const raw = this.raw;
     this.raw = null;
     void raw?.then((connection) => connection.close(), () => {}); // one that never opened has nothing to close

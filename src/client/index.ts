@@ -18,7 +18,7 @@ export class RpcError extends Error {
 
 export interface EventMessage {
   subscriptionId: string;
-  topic: 'state' | 'values' | 'log' | 'metrics';
+  topic: 'state' | 'values' | 'log' | 'metrics' | 'page';
   [key: string]: unknown;
 }
 

@@ -87,6 +87,79 @@ const poolStats = z.object({
   waitTimeP50Ms: z.number(),
 });
 
+// ── the page methods agents expect (tab.back … download.get, instance.storageState) ──────
+
+const historyResult = z.object({
+  url: z.string(),
+  status: z.number().int().nullable(),
+  title: z.string(),
+  loadMs: z.number(),
+  navigated: z.boolean().describe('false: there was no entry to go to'),
+});
+const historyMethod = (summary: string) => ({
+  summary,
+  params: z.strictObject({ tabId, waitUntil: waitUntil.default('load'), timeoutMs: pageTimeoutMs }),
+  deadlineMs: (p: { timeoutMs: number }) => p.timeoutMs + 1_000,
+  result: historyResult,
+});
+
+const dialogRecord = z.object({
+  type: z.enum(['alert', 'confirm', 'prompt', 'beforeunload']),
+  message: z.string(),
+  defaultValue: z.string().optional(),
+  url: z.string(),
+  at: z.number().describe('epoch ms it opened'),
+  outcome: z.enum(['accepted', 'dismissed']).optional().describe('absent while it is held open'),
+  by: z.enum(['policy', 'client', 'timeout']).optional(),
+  text: z.string().optional().describe('the text a prompt was accepted with'),
+});
+
+const consoleLevel = z.enum(['error', 'warning', 'info', 'debug']);
+const since = z.number().int().min(0).optional().describe('only entries with a larger seq');
+const entryLimit = z.number().int().min(1).max(500).default(200).describe('the newest this many');
+
+const downloadId = z.string().regex(/^[\w-]{1,64}$/, 'a downloadId from tab.downloads');
+const downloadInfo = z.object({
+  downloadId,
+  tabId: tabId.nullable(),
+  url: z.string(),
+  name: z.string().describe('the file name the page suggested'),
+  state: z.enum(['inProgress', 'completed', 'canceled']),
+  receivedBytes: z.number().int(),
+  totalBytes: z.number().int().describe('0 when the server did not say'),
+  reason: z.string().optional().describe('why tabvisor cancelled it'),
+  at: z.number().describe('epoch ms it began'),
+});
+
+const httpOrigin = z
+  .string()
+  .max(2_048)
+  .refine((o) => URL.canParse(o) && new URL(o).origin === o && /^https?:$/.test(new URL(o).protocol), 'an http(s) origin such as https://example.com');
+const storageState = z.strictObject({
+  cookies: z
+    .array(
+      z.strictObject({
+        name: z.string().max(4_096),
+        value: z.string().max(16_384),
+        domain: z.string().min(1).max(1_024),
+        path: z.string().max(1_024),
+        expires: z.number().optional().describe('epoch seconds; absent for a session cookie'),
+        httpOnly: z.boolean().optional(),
+        secure: z.boolean().optional(),
+        sameSite: z.enum(['Strict', 'Lax', 'None']).optional(),
+      }),
+    )
+    .max(10_000),
+  origins: z
+    .array(z.strictObject({ origin: httpOrigin, localStorage: z.array(z.strictObject({ name: z.string().max(4_096), value: z.string().max(5_000_000) })).max(10_000) }))
+    .max(1_000),
+});
+
+const fileData = z.strictObject({
+  name: z.string().min(1).max(255).regex(/^[^/\\\0]+$/, 'a file name without a path').refine((n) => n !== '.' && n !== '..', 'a file name'),
+  data: z.base64('base64 data').max(64 * 1024 * 1024),
+});
+
 export const methods = {
   'system.hello': {
     summary: 'Versions and limits of this runtime.',
@@ -96,6 +169,7 @@ export const methods = {
       protocol: z.literal(1),
       chrome: z.object({ path: z.string(), version: z.string(), source: z.string() }),
       limits: z.object({ maxInstances: z.number(), maxTabsPerInstance: z.number(), maxPayload: z.number(), maxInFlight: z.number() }),
+      allowEvaluate: z.boolean().describe('tab.evaluate is allowed (--allow-evaluate)'),
     }),
   },
   'system.health': {
@@ -120,6 +194,7 @@ export const methods = {
       args: z.array(z.string().max(1024)).max(64).optional().describe('extra Chrome flags'),
       limits: z.strictObject(instanceLimitsSchema.partial().shape).optional(),
       restart: z.strictObject(restartPolicySchema.pick({ maxRestarts: true, windowMs: true }).partial().shape).optional(),
+      storageState: storageState.optional().describe('cookies and localStorage to start with (from instance.storageState)'),
     }),
     result: z.object({ instanceId, state: instanceState, pid: z.number().int().nullable(), launchMs: z.number() }),
   },
@@ -217,7 +292,7 @@ export const methods = {
       .refine((p) => p.ref === undefined || p.selector === undefined, { message: 'give a ref or a selector, not both', path: ['selector'] }),
     // The element wait, then the action and a navigation it starts.
     deadlineMs: (p: { timeoutMs: number }) => p.timeoutMs + 5_000,
-    result: z.object({ ok: z.literal(true), url: z.string(), navigated: z.boolean() }),
+    result: z.object({ ok: z.literal(true), url: z.string(), navigated: z.boolean(), dialog: dialogRecord.optional().describe('a dialog the action opened, held for tab.dialog') }),
   },
   'tab.screenshot': {
     summary: 'A screenshot of the viewport (or the full page), base64-encoded.',
@@ -236,6 +311,158 @@ export const methods = {
     summary: 'The readable text of the page (innerText of the body).',
     params: z.strictObject({ tabId, maxChars: z.number().int().min(1).max(50_000_000).default(1_000_000), timeoutMs: pageTimeoutMs }),
     result: z.object({ url: z.string(), title: z.string(), text: z.string(), truncated: z.boolean(), length: z.number().int() }),
+  },
+  'tab.back': historyMethod('Go back one entry in the tab\'s history and wait as tab.navigate does.'),
+  'tab.forward': historyMethod('Go forward one entry in the tab\'s history and wait as tab.navigate does.'),
+  'tab.reload': historyMethod('Reload the page and wait as tab.navigate does.'),
+  'tab.waitFor': {
+    summary:
+      'Wait until the page shows a text (in its innerText), an element matches a selector (visible), the URL matches (exact, or a glob with *), or the page reaches a load state; with gone, until the text or element is gone. -32003 after timeoutMs.',
+    params: z
+      .strictObject({
+        tabId,
+        text: z.string().min(1).max(10_000).optional(),
+        selector: z.string().min(1).max(4_096).optional(),
+        url: z.string().min(1).max(8_192).optional(),
+        state: waitUntil.optional(),
+        gone: z.boolean().default(false).describe('text, selector: wait until it is gone'),
+        timeoutMs: pageTimeoutMs,
+      })
+      .refine((p) => [p.text, p.selector, p.url, p.state].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of text, selector, url, state', path: ['text'] })
+      .refine((p) => !p.gone || p.text !== undefined || p.selector !== undefined, { message: 'gone applies to text and selector', path: ['gone'] }),
+    deadlineMs: (p: { timeoutMs: number }) => p.timeoutMs + 1_000,
+    result: z.object({ url: z.string(), waitedMs: z.number() }),
+  },
+  'tab.console': {
+    summary:
+      'What the page logged since its last navigation (console messages, and uncaught exceptions as type "page-error"), oldest first, at or above a level. The tab keeps the newest 500; dropped counts the older ones.',
+    params: z.strictObject({
+      tabId,
+      level: consoleLevel.default('debug').describe('error: errors and exceptions; warning: and warnings; info: and logs; debug: everything'),
+      text: z.string().min(1).max(1_000).optional().describe('only messages containing this'),
+      since,
+      limit: entryLimit,
+    }),
+    result: z.object({
+      entries: z.array(z.object({ seq: z.number().int(), type: z.string(), text: z.string(), url: z.string().optional(), line: z.number().int().optional(), at: z.number() })),
+      dropped: z.number().int(),
+      truncated: z.boolean().describe('more matched than limit'),
+    }),
+  },
+  'tab.network': {
+    summary: 'The requests the page made since its last navigation, oldest first, with status, type and outcome. The tab keeps the newest 500; dropped counts the older ones.',
+    params: z.strictObject({
+      tabId,
+      url: z.string().min(1).max(2_048).optional().describe('only URLs containing this'),
+      resourceType: z.string().min(1).max(32).optional().describe('document, script, xhr, fetch, image, …'),
+      failed: z.boolean().optional().describe('true: only network errors and HTTP ≥ 400'),
+      since,
+      limit: entryLimit,
+    }),
+    result: z.object({
+      entries: z.array(
+        z.object({
+          seq: z.number().int(),
+          url: z.string(),
+          method: z.string(),
+          resourceType: z.string(),
+          state: z.enum(['pending', 'finished', 'failed']),
+          status: z.number().int().optional(),
+          statusText: z.string().optional(),
+          mimeType: z.string().optional(),
+          fromCache: z.boolean().optional(),
+          errorText: z.string().optional(),
+          at: z.number(),
+          durationMs: z.number().optional(),
+        }),
+      ),
+      dropped: z.number().int(),
+      truncated: z.boolean(),
+    }),
+  },
+  'tab.evaluate': {
+    summary:
+      'Run JavaScript in the page: an expression, or a function called with args (and, with ref, the element as its first argument); a promise is awaited. The value comes back as JSON. Only on a server started with --allow-evaluate (else -32002); a result above maxBytes is -32001; an exception in the page is -32005.',
+    params: z
+      .strictObject({
+        tabId,
+        expression: z.string().min(1).max(1_000_000).optional(),
+        function: z.string().min(1).max(1_000_000).optional().describe('e.g. "(a, b) => a + b" or "(el) => el.textContent"'),
+        args: z.array(z.unknown()).max(100).default([]).describe('JSON values passed to function'),
+        ref: ref.optional().describe('an element from tab.snapshot, passed to function first'),
+        maxBytes: z.number().int().min(1).max(50 * 1024 * 1024).default(1024 * 1024),
+        timeoutMs: pageTimeoutMs,
+      })
+      .refine((p) => (p.expression === undefined) !== (p.function === undefined), { message: 'give an expression or a function', path: ['expression'] })
+      .refine((p) => p.expression === undefined || (p.ref === undefined && p.args.length === 0), { message: 'ref and args go with a function', path: ['ref'] }),
+    result: z.object({ type: z.string().describe('JavaScript type of the value (undefined, object, …)'), value: z.unknown().optional(), bytes: z.number().int() }),
+  },
+  'tab.dialog': {
+    summary:
+      'Dialogs (alert, confirm, prompt, beforeunload) never hang a tab: each is answered by the tab\'s policy — dismiss (default) or accept at once, or hold it open for this method for at most holdMs, then dismiss. With accept: answer the held dialog (-32000 if none). With policy: set how the next ones are answered. Answers the tab\'s policy, its held dialog and its recent dialogs.',
+    params: z
+      .strictObject({
+        tabId,
+        accept: z.boolean().optional().describe('answer the held dialog: accept or dismiss'),
+        text: z.string().max(100_000).optional().describe('what to type into a prompt that is accepted'),
+        policy: z.enum(['dismiss', 'accept', 'hold']).optional(),
+        holdMs: z.number().int().min(100).max(600_000).optional().describe('hold: how long a dialog waits for an answer (default 30000)'),
+      })
+      .refine((p) => p.text === undefined || p.accept !== undefined || p.policy === 'accept', { message: 'text goes with accept', path: ['text'] }),
+    result: z.object({
+      policy: z.enum(['dismiss', 'accept', 'hold']),
+      holdMs: z.number().int(),
+      handled: dialogRecord.optional(),
+      pending: dialogRecord.nullable(),
+      recent: z.array(dialogRecord),
+    }),
+  },
+  'tab.upload': {
+    summary:
+      'Set the files of an <input type=file> given by ref or selector, as if the user picked them; the page gets its input and change events. Not a file input: -32005. More than one file for an input without multiple: -32602.',
+    params: z
+      .strictObject({
+        tabId,
+        ref: ref.optional(),
+        selector: z.string().min(1).max(4_096).optional(),
+        files: z.array(fileData).max(100),
+        timeoutMs: timeoutMs.default(5_000).describe('how long to wait for the element'),
+      })
+      .refine((p) => (p.ref === undefined) !== (p.selector === undefined), { message: 'give a ref or a selector', path: ['ref'] }),
+    deadlineMs: (p: { timeoutMs: number }) => p.timeoutMs + 5_000,
+    result: z.object({ ok: z.literal(true), files: z.array(z.object({ name: z.string(), bytes: z.number().int() })) }),
+  },
+  'tab.pdf': {
+    summary: 'The page printed to PDF (base64), as Chrome prints it with these page settings. A PDF above maxBytes is -32001.',
+    params: z.strictObject({
+      tabId,
+      format: z.enum(['letter', 'legal', 'tabloid', 'ledger', 'a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'a6']).default('letter'),
+      width: z.string().regex(/^\d+(\.\d+)?(px|in|cm|mm)?$/).optional().describe('overrides format, e.g. "8.5in"'),
+      height: z.string().regex(/^\d+(\.\d+)?(px|in|cm|mm)?$/).optional(),
+      landscape: z.boolean().default(false),
+      printBackground: z.boolean().default(false),
+      scale: z.number().min(0.1).max(2).default(1),
+      pageRanges: z.string().regex(/^[\d\s,-]*$/).max(256).optional().describe('e.g. "1-3, 5"'),
+      maxBytes: z.number().int().min(1).max(100 * 1024 * 1024).default(20 * 1024 * 1024),
+      timeoutMs: pageTimeoutMs,
+    }),
+    result: z.object({ data: z.string(), bytes: z.number().int() }),
+  },
+  'tab.downloads': {
+    summary:
+      'Files the tab\'s pages downloaded. They are saved per instance (inside its profile, removed with it); a file above the per-file limit, or one that takes the instance beyond its total, is cancelled and deleted.',
+    params: z.strictObject({ tabId }),
+    result: z.object({ downloads: z.array(downloadInfo) }),
+  },
+  'download.get': {
+    summary: 'A completed download\'s file, base64. Still in progress or cancelled: -32004; above maxBytes: -32001.',
+    params: z.strictObject({ downloadId, maxBytes: z.number().int().min(1).max(100 * 1024 * 1024).default(10 * 1024 * 1024) }),
+    result: downloadInfo.extend({ bytes: z.number().int(), data: z.string() }),
+  },
+  'instance.storageState': {
+    summary: 'The instance\'s session state: its cookies, and the localStorage of the origins its pages show. Give it to instance.create to start a new instance logged in.',
+    params: z.strictObject({ instanceId }),
+    result: storageState,
   },
   'batch.navigate': {
     summary:
@@ -328,7 +555,7 @@ export const methods = {
     summary:
       'Receive "event" notifications for the topics, optionally for one instance. With since, the state events with a higher seq still in the history (the last 10,000 by default, kept across restarts with a state dir) come first, right after this answer, then live ones.',
     params: z.strictObject({
-      topics: z.array(z.enum(['state', 'values', 'log', 'metrics'])).min(1).max(4),
+      topics: z.array(z.enum(['state', 'values', 'log', 'metrics', 'page'])).min(1).max(5).describe('values: full state values, coalesced; page: dialogs and downloads of the pages'),
       instanceId: instanceId.optional(),
       since: z.number().int().min(0).optional().describe('the last seq seen; 0: the whole history'),
     }),

@@ -10,6 +10,7 @@ import {
   type InstanceOptions,
 } from '../../machines/index.js';
 import type { AnalysisPoolOptions } from '../analysis/pool.js';
+import type { DownloadLimits } from '../chrome/downloads.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import type { ValidParams } from '../protocol/methods.js';
 
@@ -37,6 +38,8 @@ export interface RuntimeOptions {
   persistence?: PersistenceOptions;
   /** Transitions kept for `events.subscribe { since }` (history.ts); default 10,000. */
   historySize?: number;
+  /** Size limits of each instance's downloads (default 100 MiB a file, 500 MiB an instance). */
+  downloads?: Partial<DownloadLimits>;
 }
 
 export interface PersistenceOptions {

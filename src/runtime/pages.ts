@@ -41,6 +41,7 @@ export class PageService {
 
   async navigate(tabId: string, url: string, waitUntil: WaitUntil, timeoutMs: number, signal: AbortSignal) {
     return this.host.withTab(tabId, signal, async (handle, bounded) => {
+      refuseWhileDialog(handle);
       const started = performance.now();
       const done = (outcome: NavigationOutcome) => this.navigations.emit('navigation', performance.now() - started, outcome);
       let result;
@@ -103,11 +104,22 @@ export class PageService {
     signal: AbortSignal,
   ) {
     return this.onTab(tabId, signal, 'action', async (handle, bounded) => {
-      let target: ActionTarget | null = null;
-      if (params.ref !== undefined) target = { ref: params.ref, backendNodeId: this.refs.backendNode(tabId, handle, params.ref) };
-      else if (params.selector !== undefined) target = { selector: params.selector };
-      return performAction(handle, { action: params.action, target, text: params.text, key: params.key, value: params.value, timeoutMs: params.timeoutMs }, bounded);
+      const target = this.target(tabId, handle, params);
+      const acting = performAction(handle, { action: params.action, target, text: params.text, key: params.key, value: params.value, timeoutMs: params.timeoutMs }, bounded);
+      if (handle.dialogs.settings.policy !== 'hold') return acting;
+      // A dialog held open blocks the input event that opened it: the action answers now,
+      // naming the dialog; its own end comes once the dialog is answered.
+      acting.catch(() => {});
+      const held = handle.dialogs.nextHeld(bounded).then((dialog) => ({ ok: true as const, url: handle.page.url(), navigated: false, dialog }));
+      return Promise.race([acting, held]);
     });
+  }
+
+  /** The element a call names by ref (of the tab's recent snapshots) or selector, if any. */
+  target(tabId: string, handle: TabHandle, by: { ref?: string; selector?: string }): ActionTarget | null {
+    if (by.ref !== undefined) return { ref: by.ref, backendNodeId: this.refs.backendNode(tabId, handle, by.ref) };
+    if (by.selector !== undefined) return { selector: by.selector };
+    return null;
   }
 
   async screenshot(tabId: string, options: { format: 'png' | 'jpeg'; quality?: number; fullPage: boolean }, signal: AbortSignal) {
@@ -191,7 +203,7 @@ export class PageService {
   async audit(tabId: string, signal: AbortSignal) {
     return this.onTab(tabId, signal, 'audit', async (handle, bounded) => {
       const read = await this.read(handle, bounded);
-      const events = { console: [...handle.events.console], requests: [...handle.events.requests] };
+      const events = handle.events.forAudit();
       const { findings } = await this.pool.run({ kind: 'audit', dom: read.dom, ax: read.ax, events }, { signal: bounded, transfer: [read.dom.buffer, read.ax.buffer] });
       return {
         url: handle.page.url(),
@@ -206,8 +218,9 @@ export class PageService {
    * Run on a usable tab, bounded by the call's signal (client gone, deadline) and the tab
    * itself (down → -32004, via withTab). Failures Chrome reports become -32005.
    */
-  private async onTab<T>(tabId: string, signal: AbortSignal, what: string, work: (handle: TabHandle, signal: AbortSignal) => Promise<T>): Promise<T> {
+  async onTab<T>(tabId: string, signal: AbortSignal, what: string, work: (handle: TabHandle, signal: AbortSignal) => Promise<T>): Promise<T> {
     return this.host.withTab(tabId, signal, async (handle, bounded) => {
+      refuseWhileDialog(handle);
       try {
         return await work(handle, bounded);
       } catch (error) {
@@ -224,6 +237,16 @@ export class PageService {
     return { dom: transferable(dom), ax: transferable(ax), generation };
   }
 
+}
+
+/** A dialog held open blocks the page: every call but tab.dialog waits for its answer. */
+function refuseWhileDialog(handle: TabHandle): void {
+  const dialog = handle.dialogs.pending;
+  if (!dialog) return;
+  throw new TabvisorError(ErrorCode.Unavailable, `tab ${handle.tabId}: a ${dialog.type} dialog is open (${JSON.stringify(dialog.message.slice(0, 200))}); answer it with tab.dialog`, {
+    state: 'dialog',
+    dialog: { ...dialog },
+  });
 }
 
 function round1(n: number): number {

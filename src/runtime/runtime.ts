@@ -10,9 +10,11 @@ import { reportedState } from '../../machines/index.js';
 import { AnalysisPool, type PoolStats } from '../analysis/pool.js';
 import type { ChromeInstance, ChromeRecord } from '../chrome/instance.js';
 import type { ProcessMemory } from '../chrome/memory.js';
+import type { StorageState } from '../chrome/storage-state.js';
 import type { TabHandle } from '../chrome/tab.js';
-import { capacity, errorMessage, notFound, unavailable } from '../errors.js';
+import { capacity, errorMessage, notFound, pageFailed, unavailable } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { AgentPages, type AgentHost } from './agent-pages.js';
 import { relieveMemory } from './eviction.js';
 import { FleetView } from './fleet-view.js';
 import { Admission } from './admission.js';
@@ -26,7 +28,7 @@ import { indexSchedulerByActor } from './scheduler-index.js';
 import { Thumbnails } from './thumbnails.js';
 import { WarmPool } from './warm-pool.js';
 import { usableStates, type ActorValue, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
-import { World } from './world.js';
+import { World, type PageEvent } from './world.js';
 import { waitAtMost } from '../wait.js';
 
 export type { CreateInstanceParams, InstanceDefaults, PersistenceOptions, RuntimeOptions } from './options.js';
@@ -35,7 +37,7 @@ type Verdict = 'ok' | 'fail' | undefined;
 
 const MB = 1024 * 1024;
 
-export class Runtime implements PageHost {
+export class Runtime implements PageHost, AgentHost {
   readonly defaults: InstanceDefaults;
   readonly maxInstances: number;
   readonly startedAt = Date.now();
@@ -43,6 +45,8 @@ export class Runtime implements PageHost {
   readonly pages: PageService;
   /** The inspector's live view of tabs: small JPEGs, captured on demand. */
   readonly thumbnails: Thumbnails;
+  /** History, waits, console and network, evaluation, dialogs, uploads, PDFs, downloads. */
+  readonly agent: AgentPages;
   private readonly log: Logger;
   /** The last transitions, for subscribers that ask `since` a seq (kept in the state dir). */
   private readonly history: TransitionHistory;
@@ -71,6 +75,7 @@ export class Runtime implements PageHost {
       profileRoot: stateDir ? join(stateDir, 'profiles') : null,
       orphanGraceMs: persistence?.orphanGraceMs ?? 60_000,
       memoryIntervalMs: this.defaults.memoryIntervalMs,
+      downloads: options.downloads,
     });
     const logic = this.world.machines({
       onMemoryPressure: (id) => void this.relieveMemory(id),
@@ -84,6 +89,7 @@ export class Runtime implements PageHost {
     indexSchedulerByActor(this.root.system);
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
     this.thumbnails = new Thumbnails({ tab: (tabId) => this.view.tab(tabId), handle: (tabId) => this.world.tabHandle(this.view.tab(tabId).instanceId, tabId) });
+    this.agent = new AgentPages(this, this.pages);
     this.root.start();
     this.warm = options.warm
       ? new WarmPool(options.warm, {
@@ -151,6 +157,25 @@ export class Runtime implements PageHost {
     return this.world.instance(instanceId);
   }
 
+  /** The browser of an instance, if it has one now. */
+  chromeOf(instanceId: string): ChromeInstance | undefined {
+    try {
+      return this.world.instance(instanceId);
+    } catch {
+      return undefined; // not launched yet, or stopped
+    }
+  }
+
+  instanceIds(): string[] {
+    return [...this.view.instances()].map((v) => v.instanceId);
+  }
+
+  /** Dialogs and downloads of every page. */
+  onPageEvent(listener: (event: PageEvent) => void): () => void {
+    this.world.pageEvents.on('page', listener);
+    return () => this.world.pageEvents.off('page', listener);
+  }
+
   /** Every transition of every instance and tab, in order per actor. */
   onTransition(listener: (t: Transition) => void): () => void {
     return this.view.onTransition(listener);
@@ -206,7 +231,26 @@ export class Runtime implements PageHost {
       }
       throw error;
     }
+    if (params.storageState) {
+      try {
+        await this.world.instance(instanceId).applyStorageState(params.storageState as StorageState);
+      } catch (error) {
+        await this.stopInstance(instanceId).catch((e: unknown) => this.log.warn({ actor: instanceId, err: errorMessage(e) }, 'could not stop an instance whose storage state failed'));
+        throw pageFailed(`instance ${instanceId}: the storage state could not be applied`, { cause: errorMessage(error) });
+      }
+    }
     return this.instance(instanceId);
+  }
+
+  /** Cookies and localStorage of the instance's origins (instance.storageState). */
+  async storageState(instanceId: string): Promise<StorageState> {
+    const view = this.instance(instanceId);
+    if (!usableStates.has(view.state)) throw unavailable(`instance ${instanceId}`, view.state, 1_000);
+    try {
+      return await this.world.instance(instanceId).storageState();
+    } catch (error) {
+      throw pageFailed(`reading the storage state of instance ${instanceId} failed`, { cause: errorMessage(error) });
+    }
   }
 
   async restartInstance(instanceId: string): Promise<InstanceView> {

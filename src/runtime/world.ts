@@ -1,6 +1,7 @@
 // The world the machines act on: every live Chrome instance and tab, and the implementations
 // of the machines' named actors and actions (machine.provide). Machines stay pure; this is
 // the only place where their side effects happen.
+import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp } from 'node:fs/promises';
@@ -12,6 +13,8 @@ import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, typ
 import type { ChromeBinary } from '../chrome/find.js';
 import { ChromeInstance, type ChromeRecord, type InstanceGuard } from '../chrome/instance.js';
 import { removeProfile } from '../chrome/launch.js';
+import type { DialogRecord } from '../chrome/dialogs.js';
+import { defaultDownloadLimits, type DownloadLimits, type DownloadRecord } from '../chrome/downloads.js';
 import { FleetSampler, type ProcessMemory } from '../chrome/memory.js';
 import type { TabHandle } from '../chrome/tab.js';
 import { errorMessage } from '../errors.js';
@@ -30,6 +33,9 @@ const DETAILED_READS_PER_PASS = 12;
 /** Environment marker of every process a runtime with a state dir starts (its value: the dir). */
 export const STATE_ENV = 'TABVISOR_STATE_DIR';
 
+/** Something a page did that a client may want to hear of (the `page` event topic). */
+export type PageEvent = { instanceId: string; tabId: string | null } & ({ kind: 'dialog'; dialog: DialogRecord } | { kind: 'download'; download: DownloadRecord });
+
 export interface WorldOptions {
   /** Profiles live here, one per instance id, so a restored instance keeps its own; without
    * it (no state dir) each profile is a temp dir. */
@@ -40,6 +46,8 @@ export interface WorldOptions {
   orphanGraceMs: number;
   /** The instances' memory sampling interval: the fleet's samples are one pass over /proc per interval. */
   memoryIntervalMs?: number;
+  /** Size limits of each instance's downloads. */
+  downloads?: Partial<DownloadLimits>;
 }
 
 export class World {
@@ -58,6 +66,8 @@ export class World {
   private readonly warm = new Map<string, ChromeInstance>();
   /** A warm browser each instance about to launch takes instead of launching. */
   private readonly warmFor = new Map<string, ChromeInstance>();
+  /** Dialogs and downloads of every page. */
+  readonly pageEvents = new EventEmitter<{ page: [PageEvent] }>();
 
   constructor(
     private readonly binary: ChromeBinary,
@@ -104,7 +114,16 @@ export class World {
       temporaryProfile: kept === null,
       env: stateDir ? { [STATE_ENV]: stateDir } : {},
     };
-    return new ChromeInstance(name, this.binary, profileDir, guard, this.log.child({ instanceId: name }));
+    const browser = new ChromeInstance(name, this.binary, profileDir, guard, this.log.child({ instanceId: name }), { ...defaultDownloadLimits, ...this.options.downloads });
+    // A warm browser is named by its own id until an instance takes it: its owner is looked up.
+    browser.downloads.on('changed', (download) => this.pageEvents.emit('page', { instanceId: this.ownerOf(browser) ?? name, tabId: download.tabId, kind: 'download', download }));
+    return browser;
+  }
+
+  /** The instance a browser serves (null for a warm one no instance took). */
+  private ownerOf(browser: ChromeInstance): string | null {
+    for (const [instanceId, instance] of this.instances) if (instance === browser) return instanceId;
+    return null;
   }
 
   /** Launch a warm browser: its own id (`w-…`), profile and markers, no instance yet. */
@@ -295,11 +314,19 @@ export class World {
           const loaded = (url: string, title: string) => {
             if (!url.startsWith('chrome-error:')) send({ type: 'URL_CHANGED', url, title });
           };
+          // A dialog answered by policy is told once, complete; a held one when it opens and when it is answered.
+          const dialog = (record: DialogRecord) => {
+            this.log.debug({ tabId: input.tabId, dialog: record }, 'dialog'); // a page may open thousands
+            this.pageEvents.emit('page', { instanceId: input.instanceId, tabId: input.tabId, kind: 'dialog', dialog: { ...record } });
+          };
+          const answered = (record: DialogRecord) => record.by !== 'policy' && dialog(record);
           handle.on('crashed', crashed).on('gone', gone).on('navigated', navigated).on('loaded', loaded);
+          handle.dialogs.on('opened', dialog).on('answered', answered);
           if (handle.crashed !== null) crashed(handle.crashed);
           else if (handle.gone) gone();
           return () => {
             handle.off('crashed', crashed).off('gone', gone).off('navigated', navigated).off('loaded', loaded);
+            handle.dialogs.off('opened', dialog).off('answered', answered);
           };
         }),
       },

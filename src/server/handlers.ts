@@ -30,6 +30,8 @@ export interface ServerInfo {
   maxPayload: number;
   maxInFlight: number;
   urlPolicy: UrlPolicy;
+  /** tab.evaluate runs only when the server was started with --allow-evaluate. */
+  allowEvaluate: boolean;
 }
 
 export type Handlers = { [M in MethodName]: (params: ValidParams<M>, call: Call) => Promise<ResultOf<M>> | ResultOf<M> };
@@ -70,6 +72,12 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     stateSince: t.stateSince,
     value: t.value,
   });
+  const history =
+    (move: 'back' | 'forward' | 'reload') =>
+    ({ tabId, waitUntil, timeoutMs }: ValidParams<'tab.back'>, call: Call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.history(tabId, move, waitUntil, timeoutMs, call.signal);
+    };
 
   return {
     'system.hello': () => ({
@@ -82,6 +90,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
         maxPayload: info.maxPayload,
         maxInFlight: info.maxInFlight,
       },
+      allowEvaluate: info.allowEvaluate,
     }),
     'system.health': () => runtime.health(),
     'instance.create': async (params, call) => {
@@ -142,6 +151,51 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     'tab.text': ({ tabId, maxChars }, call) => {
       ownedTab(tabId, call);
       return runtime.pages.text(tabId, { maxChars }, call.signal);
+    },
+    'tab.back': history('back'),
+    'tab.forward': history('forward'),
+    'tab.reload': history('reload'),
+    'tab.waitFor': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.waitFor(tabId, params, call.signal);
+    },
+    'tab.console': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.console(tabId, params, call.signal);
+    },
+    'tab.network': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.network(tabId, params, call.signal);
+    },
+    'tab.evaluate': ({ tabId, ...params }, call) => {
+      // Refused before anything is looked up: a server without the flag says nothing of its tabs.
+      if (!info.allowEvaluate) throw forbidden('tab.evaluate is off: the server must be started with --allow-evaluate');
+      ownedTab(tabId, call);
+      return runtime.agent.evaluate(tabId, params, call.signal);
+    },
+    'tab.dialog': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.dialog(tabId, params, call.signal);
+    },
+    'tab.upload': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.upload(tabId, params, call.signal);
+    },
+    'tab.pdf': ({ tabId, ...params }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.pdf(tabId, params, call.signal);
+    },
+    'tab.downloads': ({ tabId }, call) => {
+      ownedTab(tabId, call);
+      return runtime.agent.downloads(tabId);
+    },
+    'download.get': ({ downloadId, maxBytes }, call) => {
+      owned(runtime.agent.findDownload(downloadId).instanceId, call);
+      return runtime.agent.download(downloadId, maxBytes);
+    },
+    'instance.storageState': ({ instanceId }, call) => {
+      owned(instanceId, call);
+      return runtime.storageState(instanceId);
     },
     'batch.navigate': ({ instanceId, ...params }, call) => {
       let instances: string[];

@@ -67,9 +67,27 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: Connection
     return isNotification ? null : failure(id, new TabvisorError(ErrorCode.Capacity, 'too many requests in flight on this connection', admitted));
   }
   const started = performance.now();
+  try {
+    const result = await invokeMethod(method, request.params, handlers, ctx);
+    options.onMethodDone?.(method, performance.now() - started, true);
+    return isNotification ? null : { jsonrpc: '2.0', id, result };
+  } catch (error) {
+    options.onMethodDone?.(method, performance.now() - started, false);
+    return isNotification ? null : failure(id, error);
+  } finally {
+    options.release();
+  }
+}
+
+/**
+ * One call of a method: validate its params, make its context (the deadline joins the
+ * caller's signal), run its handler. The WebSocket dispatcher and in-process callers (the
+ * MCP endpoint) both come through here; failures are thrown as they are.
+ */
+export async function invokeMethod(method: MethodName, rawParams: unknown, handlers: Handlers, ctx: ConnectionContext): Promise<unknown> {
   let deadline: NodeJS.Timeout | undefined;
   try {
-    const params = validate(method, request.params);
+    const params = validate(method, rawParams);
     const call = { ...ctx };
     const timeoutMs = deadlineOf(method, params);
     if (timeoutMs !== undefined) {
@@ -78,15 +96,9 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: Connection
       call.signal = AbortSignal.any([ctx.signal, timer.signal]);
     }
     const handler = handlers[method] as (params: unknown, call: Call) => unknown;
-    const result = await handler(params, call);
-    options.onMethodDone?.(method, performance.now() - started, true);
-    return isNotification ? null : { jsonrpc: '2.0', id, result };
-  } catch (error) {
-    options.onMethodDone?.(method, performance.now() - started, false);
-    return isNotification ? null : failure(id, error);
+    return await handler(params, call);
   } finally {
     clearTimeout(deadline);
-    options.release();
   }
 }
 

@@ -17,6 +17,7 @@ import { assertBindable, refusal, type AccessOptions } from './access.js';
 import { ServerMetrics } from './metrics.js';
 import { InspectorHttp, SECURITY_HEADERS, isInspectorPath } from './inspector-http.js';
 import { ValuesFeed } from './values-feed.js';
+import { McpHttpEndpoint } from '../mcp/http.js';
 
 export interface ServerOptions {
   runtime: Runtime;
@@ -38,6 +39,10 @@ export interface ServerOptions {
   allowedOrigins?: string[];
   /** Required of every client (Bearer or ?token=); required to bind beyond loopback. */
   token?: string;
+  /** Allow tab.evaluate (off by default: it runs any script in the pages). */
+  allowEvaluate?: boolean;
+  /** An MCP session idle this long (no request, no open stream) is closed (default 30 min). */
+  mcpIdleMs?: number;
 }
 
 /** State events a replay sends per turn of the event loop: a few milliseconds of serialising each. */
@@ -65,6 +70,8 @@ export class ControlServer {
   private readonly inspector: InspectorHttp;
   /** The `values` topic, coalesced; listens to the runtime only while someone subscribes. */
   readonly values: ValuesFeed;
+  /** MCP over streamable HTTP at /mcp. */
+  readonly mcp: McpHttpEndpoint;
   private readonly detach: (() => void)[] = [];
   private metricsTimer: NodeJS.Timeout | undefined;
   private nextConnection = 1;
@@ -82,14 +89,23 @@ export class ControlServer {
       maxPayload: this.maxPayload,
       maxInFlight: this.maxInFlight,
       urlPolicy: options.urlPolicy ?? defaultUrlPolicy,
+      allowEvaluate: options.allowEvaluate ?? false,
     });
     this.values = new ValuesFeed(options.runtime, (v) => this.publish('values', v.instanceId, { ...v }));
     this.metrics = new ServerMetrics(options.runtime, this.values.stats);
     this.inspector = new InspectorHttp(options.runtime, options.token);
+    this.mcp = new McpHttpEndpoint(this.handlers, {
+      version: options.version,
+      allowEvaluate: options.allowEvaluate ?? false,
+      log: options.log,
+      maxPayload: this.maxPayload,
+      idleMs: options.mcpIdleMs,
+    });
     this.http = createServer((req, res) => this.serveHttp(req, res));
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxPayload });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.detach.push(options.runtime.onTransition((t) => this.publishState(t)));
+    this.detach.push(options.runtime.onPageEvent((e) => this.publish('page', e.instanceId, e)));
     if (options.logTap) {
       const onLine = (line: Record<string, unknown>) => this.publish('log', undefined, line);
       options.logTap.on('line', onLine);
@@ -139,6 +155,7 @@ export class ControlServer {
     for (const off of this.detach) off();
     this.values.close();
     this.metrics.close();
+    await this.mcp.close();
     for (const connection of this.connections) connection.ws.close(1001, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     for (const connection of this.connections) connection.ws.terminate();
@@ -149,6 +166,16 @@ export class ControlServer {
   private serveHttp(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (url.pathname === '/mcp') {
+      // The channel's rules, token included: an MCP session drives Chrome as /rpc does.
+      const refused = refusal(req, url, this.access);
+      if (refused) return void json(refused.status, { error: refused.reason });
+      if (this.closing) return void json(503, { error: 'stopping' });
+      return void this.mcp.handle(req, res).catch((error: unknown) => {
+        this.options.log.warn({ err: String(error) }, 'MCP request failed');
+        if (!res.headersSent) json(500, { error: 'internal error' });
+      });
+    }
     const inspector = isInspectorPath(url.pathname);
     if (req.method !== 'GET' || (url.pathname !== '/metrics' && url.pathname !== '/health' && !inspector)) return void json(404, { error: 'not found' });
     // The channel's Host, Origin and token rules; /health without the token (probes send
