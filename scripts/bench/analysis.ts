@@ -200,7 +200,7 @@ export default function analysis(bench: Bench): Scenario {
       d.set(dom);
       const a = new Uint8Array(ax.byteLength);
       a.set(ax);
-      const task: Extract<AnalysisTask, { kind: 'flatten' }> = { kind: 'flatten', dom: d, ax: a, filter: 'interactive', maxNodes: 100_000 };
+      const task: Extract<AnalysisTask, { kind: 'flatten' }> = { kind: 'flatten', sessions: [{ dom: d, ax: [{ tree: a }], origins: [] }], filter: 'interactive', maxNodes: 100_000 };
       return { task, transfer: [d.buffer, a.buffer] };
     };
     type Flattened = TaskResults['flatten'];

@@ -2,6 +2,7 @@
 // accessibility tree — into one list of elements with role, accessible name, value, tag,
 // box and visibility. Pure and synchronous: it runs on a worker (see worker.ts) and, for the
 // benchmark's comparison, inline.
+import { DomNames } from './dom-names.js';
 import type { DomTables } from './dom-scan.js';
 
 /** A node of a tab.snapshot before refs are given (refs are the tab's, see runtime/pages.ts). */
@@ -17,6 +18,11 @@ export interface FlatNode {
   expanded?: boolean;
   /** "all" filter only: the element's own text when it has no accessible name. */
   text?: string;
+  /**
+   * Chrome's accessibility tree ignores it (inside aria-hidden, a presentational parent…):
+   * assistive technology does not see it, and its name was computed from the DOM.
+   */
+  hidden?: true;
 }
 
 export type SnapshotFilter = 'interactive' | 'all';
@@ -47,7 +53,7 @@ const INTERACTIVE_ROLES = new Set([
   'tab', 'textbox', 'treeitem',
 ]);
 const INTERACTIVE_TAGS = new Set(['button', 'select', 'textarea', 'summary']);
-const SKIPPED_IN_ALL = new Set(['html', 'head', 'body']);
+export const SKIPPED_IN_ALL = new Set(['html', 'head', 'body']);
 
 // The role an element gets when the accessibility tree has no node for it (aria-hidden and
 // the like): what the HTML-AAM mapping would give, enough for a client to know what it is.
@@ -162,9 +168,12 @@ export function buildPageModel(
   const ax = typeof source === 'function' ? source(wanted) : source;
   for (const node of ax.nodes) {
     const id = node.backendDOMNodeId;
-    if (node.ignored || id === undefined || !wanted.has(id) || axByNode.has(id)) continue;
-    axByNode.set(id, node);
+    if (id === undefined || !wanted.has(id)) continue;
+    // A node may appear twice (an ignored copy and the real one): the real one wins.
+    const seen = axByNode.get(id);
+    if (!seen || (seen.ignored && !node.ignored)) axByNode.set(id, node);
   }
+  const names = new DomNames(dom, layoutOf, tagOf);
   const inputValue = new Map<number, string>();
   dom.inputValue.index.forEach((nodeIndex, k) => inputValue.set(nodeIndex, str(dom.inputValue.value[k])));
   // Direct text of the kept elements, from their text children (the "all" filter's text).
@@ -191,13 +200,16 @@ export function buildPageModel(
     }
     const type = (attr(i, 'type') ?? 'text').toLowerCase();
     const id = backendNodeId[i] ?? 0;
-    const axNode = axByNode.get(id);
+    const found = axByNode.get(id);
+    // Ignored by the accessibility tree, or missing from it (a frame read without its tree):
+    // the name is computed from the DOM, as the tree would have computed it.
+    const axNode = found?.ignored ? undefined : found;
     const role = axString(axNode?.role) || explicitRole || (tag === 'input' ? (INPUT_ROLES[type] ?? 'textbox') : (IMPLICIT_ROLES[tag] ?? 'generic'));
     const element: PageElement = {
       index: i,
       backendNodeId: id,
       role,
-      name: axString(axNode?.name),
+      name: axNode ? axString(axNode.name) : names.of(i, tag, role, type),
       tag,
       visible,
       interactive,
@@ -220,6 +232,7 @@ export function buildPageModel(
     }
     const text = ownText.get(i);
     if (text) element.text = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    if (found?.ignored) element.hidden = true;
     return element;
   });
   return { elements, domNodes: count, axNodes: ax.total ?? ax.nodes.length };
@@ -265,7 +278,7 @@ export function flattenPage(dom: DomTables, ax: AXSource, filter: SnapshotFilter
   return { nodes, stats: { domNodes: model.domNodes, axNodes: model.axNodes, matched, truncated: matched > nodes.length } };
 }
 
-function toFlatNode(element: PageElement, filter: SnapshotFilter): FlatNode {
+export function toFlatNode(element: PageElement, filter: SnapshotFilter): FlatNode {
   const node: FlatNode = { backendNodeId: element.backendNodeId, role: element.role, name: element.name, tag: element.tag };
   if (element.value !== undefined) node.value = element.value;
   if (element.bbox) node.bbox = element.bbox;
@@ -273,5 +286,6 @@ function toFlatNode(element: PageElement, filter: SnapshotFilter): FlatNode {
   if (element.disabled) node.disabled = true;
   if (element.expanded !== undefined) node.expanded = element.expanded;
   if (filter === 'all' && !element.name && element.text) node.text = element.text;
+  if (element.hidden) node.hidden = true;
   return node;
 }

@@ -7,6 +7,9 @@ import type { AnalysisPool } from '../analysis/pool.js';
 import type { SnapshotFilter } from '../analysis/page-model.js';
 import type { SnapshotDiff } from '../analysis/diff.js';
 import { performAction, type ActionName, type ActionTarget } from '../chrome/actions.js';
+import type { SessionRead } from '../analysis/frame-tree.js';
+import { axeSelection, runAxe } from '../chrome/axe.js';
+import { listFrames, type FrameInfo } from '../chrome/page-read.js';
 import { transferable } from '../chrome/raw-cdp.js';
 import type { TabHandle, WaitUntil } from '../chrome/tab.js';
 import { imageSize } from '../analysis/image-size.js';
@@ -80,17 +83,21 @@ export class PageService {
         // A document committed while the page was read (or flattened, below): its refs would
         // be stale at once, so read the new one.
         if (handle.documentGeneration !== read.generation && attempt < 2) continue;
-        const { columns, stats } = await this.pool.run(
-          { kind: 'flatten', dom: read.dom, ax: read.ax, filter: options.filter, maxNodes: options.maxNodes },
-          { signal: bounded, transfer: [read.dom.buffer, read.ax.buffer] },
+        const { columns, frameIds, stats } = await this.pool.run(
+          { kind: 'flatten', sessions: read.sessions, filter: options.filter, maxNodes: options.maxNodes },
+          { signal: bounded, transfer: read.transfer },
         );
         if (handle.documentGeneration !== read.generation && attempt < 2) continue;
-        const record = this.refs.record(tabId, handle, read.generation, options.filter, columns);
+        const byId = new Map(read.frames.map((f) => [f.frameId, f]));
+        const frames = frameIds.map((id) => byId.get(id) as FrameInfo);
+        const record = this.refs.record(tabId, handle, read.generation, options.filter, columns, frames);
         return {
           snapshotId: record.snapshotId,
           url: handle.page.url(),
           title,
           nodes: record.nodes,
+          // The iframes read, by their short names: what a node's `frame` says.
+          frames: read.frames.slice(1).map((f) => ({ frame: this.refs.frameName(tabId, handle, read.generation, f.frameId), url: f.url })),
           stats: { ...stats, nodes: record.nodes.length, captureMs: round1(captureMs), totalMs: round1(performance.now() - started) },
         };
       }
@@ -104,7 +111,7 @@ export class PageService {
   ) {
     return this.onTab(tabId, signal, 'action', async (handle, bounded) => {
       let target: ActionTarget | null = null;
-      if (params.ref !== undefined) target = { ref: params.ref, backendNodeId: this.refs.backendNode(tabId, handle, params.ref) };
+      if (params.ref !== undefined) target = { ref: params.ref, ...this.refs.target(tabId, handle, params.ref) };
       else if (params.selector !== undefined) target = { selector: params.selector };
       return performAction(handle, { action: params.action, target, text: params.text, key: params.key, value: params.value, timeoutMs: params.timeoutMs }, bounded);
     });
@@ -188,14 +195,31 @@ export class PageService {
     return diffPng ? { ...rest, diffPng: Buffer.from(diffPng.buffer, diffPng.byteOffset, diffPng.byteLength).toString('base64') } : rest;
   }
 
-  async audit(tabId: string, signal: AbortSignal) {
+  async audit(tabId: string, params: { rules?: string[]; tags?: string[] }, signal: AbortSignal) {
+    const selection = axeSelection(params);
     return this.onTab(tabId, signal, 'audit', async (handle, bounded) => {
-      const read = await this.read(handle, bounded);
+      const raw = await handle.rawConnection();
+      const generation = handle.documentGeneration;
+      const frames = await listFrames(raw, bounded);
+      const audits = await runAxe(raw, frames, selection, bounded);
       const events = { console: [...handle.events.console], requests: [...handle.events.requests] };
-      const { findings } = await this.pool.run({ kind: 'audit', dom: read.dom, ax: read.ax, events }, { signal: bounded, transfer: [read.dom.buffer, read.ax.buffer] });
+      const transfer: ArrayBuffer[] = [];
+      const runs = audits.map(({ frame, result, error }) => {
+        const bytes = result ? transferable(result) : null;
+        if (bytes) transfer.push(bytes.buffer);
+        return { url: frame.url, result: bytes, ...(error ? { error } : {}) };
+      });
+      const { findings } = await this.pool.run({ kind: 'audit', runs, events }, { signal: bounded, transfer });
+      const top = frames[0]?.frameId;
       return {
         url: handle.page.url(),
-        findings: findings.map(({ backendNodeId, ...finding }) => (backendNodeId === undefined ? finding : { ...finding, ref: this.refs.refOf(tabId, handle, read.generation, backendNodeId) })),
+        findings: findings.map(({ element, ...finding }) => {
+          const audit = element && audits[element.frame];
+          const id = element && audit?.backendNodeIds[element.index];
+          if (!audit || !id || handle.documentGeneration !== generation) return finding;
+          const frame = audit.frame.frameId === top ? undefined : audit.frame;
+          return { ...finding, ref: this.refs.refOf(tabId, handle, generation, id, frame) };
+        }),
       };
     });
   }
@@ -218,10 +242,17 @@ export class PageService {
     });
   }
 
-  /** The page's DOM and accessibility tree as transferable bytes (parsed on the pool). */
+  /** The DOM and accessibility trees of the page and its frames as transferable bytes (parsed on the pool). */
   private async read(handle: TabHandle, signal: AbortSignal) {
-    const { dom, ax, generation } = await handle.readPage(signal);
-    return { dom: transferable(dom), ax: transferable(ax), generation };
+    const { sessions, frames, generation } = await handle.readPage(signal);
+    const transfer: ArrayBuffer[] = [];
+    const bytes = (b: Buffer) => {
+      const t = transferable(b);
+      transfer.push(t.buffer);
+      return t;
+    };
+    const read: SessionRead[] = sessions.map((s) => ({ ...s, dom: bytes(s.dom), ax: s.ax.map((a) => ({ ...a, tree: bytes(a.tree) })) }));
+    return { sessions: read, frames, generation, transfer };
   }
 
 }

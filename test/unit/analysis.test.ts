@@ -158,10 +158,10 @@ describe('scanAXTree', () => {
     });
     for (const json of [response({ nodes }), response({ nodes }, 2)]) {
       expect(scanAXTree(json).nodes.map(pick)).toEqual(nodes.map(pick));
-      // Given the wanted node ids, only those (and not ignored) become objects: the fast path
-      // on Chrome's compact form, the full walk on any other.
+      // Given the wanted node ids, only those become objects (an ignored one as just that): the
+      // fast path on Chrome's compact form, the full walk on any other.
       const only = scanAXTree(json, new Set([100, 101, 103, 104]));
-      expect(only.nodes.map(pick)).toEqual([pick(nodes[0]!), pick(nodes[1]!)]);
+      expect(only.nodes.map(pick)).toEqual([pick(nodes[0]!), pick(nodes[1]!), pick({ ignored: true, backendDOMNodeId: 103 })]);
       expect(only.total).toBe(nodes.length);
     }
     // Nodes without a child list are walked one by one (and the search for the next list is not
