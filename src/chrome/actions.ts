@@ -40,7 +40,9 @@ const STATE_FN = `function () {
 
 // In the page: what the pointer would hit at (x, y); an element or its own label counts.
 const HIT_FN = `function (x, y) {
-  let hit = document.elementFromPoint(x, y);
+  // From the element's own tree: a closed shadow root answers only for itself.
+  const root = this.getRootNode();
+  let hit = (typeof root.elementFromPoint === 'function' ? root : document).elementFromPoint(x, y);
   while (hit && hit.shadowRoot) { const inner = hit.shadowRoot.elementFromPoint(x, y); if (!inner || inner === hit) break; hit = inner; }
   if (!hit || hit === this || this.contains(hit) || (hit.closest && hit.closest('label') && hit.closest('label').control === this)) return null;
   const id = hit.id ? '#' + hit.id : '';
@@ -262,6 +264,7 @@ async function resolve(ctx: FrameContext, target: ActionTarget): Promise<string 
 /** The centre of the element's first visible box, scrolled into view and not covered, in the top viewport. */
 async function clickablePoint(el: Located, timeoutMs: number, deadline: number, signal: AbortSignal): Promise<{ x: number; y: number }> {
   let covering = '';
+  let previous: { x: number; y: number } | undefined;
   for (let attempt = 0; ; attempt++) {
     signal.throwIfAborted();
     await call(el, INTO_VIEW_FN);
@@ -274,8 +277,13 @@ async function clickablePoint(el: Located, timeoutMs: number, deadline: number, 
       const y = (quad[1]! + quad[3]! + quad[5]! + quad[7]!) / 4;
       const { page, frame } = await el.ctx.offsets();
       const hit = await call<string | null>(el, HIT_FN, [x - frame.x, y - frame.y]);
-      if (hit === null) return { x: x + page.x, y: y + page.y };
-      covering = `covered by ${hit}`;
+      const point = { x: x + page.x, y: y + page.y };
+      // Scrolling an iframe's element into view scrolls the frames around it from another
+      // process, a frame or so later: a point counts once two reads agree.
+      const settled = !el.ctx.framed || (previous?.x === point.x && previous.y === point.y);
+      previous = point;
+      if (hit === null && settled) return point;
+      covering = hit === null ? 'still moving' : `covered by ${hit}`;
     } else {
       covering = 'without a visible box';
     }

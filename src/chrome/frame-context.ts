@@ -10,6 +10,8 @@ export type Send = <T = any>(method: string, params?: Record<string, unknown>) =
 
 export interface FrameContext {
   send: Send;
+  /** In an iframe: its points depend on the frames around it. */
+  framed: boolean;
   /**
    * `page`: where the session's viewport lies in the top viewport (add it to the session's
    * quads for the mouse). `frame`: where the element's frame's viewport lies in the session's
@@ -27,7 +29,7 @@ const ZERO = { x: 0, y: 0 };
  */
 export async function frameContext(tab: TabHandle, frame: FrameInfo | undefined): Promise<FrameContext | null> {
   const pageSend: Send = (method, params) => tab.cdp.send(method as never, params as never) as Promise<never>;
-  if (!frame) return { send: pageSend, offsets: async () => ({ page: ZERO, frame: ZERO }) };
+  if (!frame) return { send: pageSend, framed: false, offsets: async () => ({ page: ZERO, frame: ZERO }) };
   let raw: RawCdp | null = null;
   let sessionId: string | undefined;
   let send = pageSend;
@@ -47,6 +49,7 @@ export async function frameContext(tab: TabHandle, frame: FrameInfo | undefined)
   const sessions = raw;
   return {
     send,
+    framed: true,
     offsets: async () => {
       const own = isSessionRoot ? ZERO : ((await ownerBox(send, frame.frameId)) ?? ZERO);
       return { page: sessions ? await sessionOffset(sessions, sessionId) : ZERO, frame: own };

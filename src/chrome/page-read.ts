@@ -27,6 +27,7 @@ export interface FramesRead {
 }
 
 export async function readFrames(raw: RawCdp, computedStyles: string[], signal?: AbortSignal): Promise<FramesRead> {
+  await raw.settled();
   const remote = [...raw.frames.values()];
   const outOfProcess = new Set(remote.map((f) => f.frameId));
   const sessions = [{ sessionId: undefined, slot: 0, frameId: '', parent: undefined as string | undefined }, ...remote];
@@ -138,6 +139,7 @@ export async function ownerBox(
 
 /** The page's frames, the top one first, without reading them (one round trip per session). */
 export async function listFrames(raw: RawCdp, signal?: AbortSignal): Promise<FrameInfo[]> {
+  await raw.settled();
   const remote = [...raw.frames.values()];
   const outOfProcess = new Set(remote.map((f) => f.frameId));
   const lists = await Promise.all(

@@ -25,6 +25,7 @@ export interface FrameSession {
 interface Pending {
   resolve(bytes: Buffer): void;
   reject(error: Error): void;
+  sessionId: string | undefined;
 }
 
 export class RawCdp {
@@ -33,6 +34,10 @@ export class RawCdp {
   private closedError: Error | null = null;
   /** Out-of-process iframes attached now, by session id. */
   readonly frames = new Map<string, FrameSession>();
+  /** Attachments of new sessions to their own iframes, under way. */
+  private readonly attaching = new Set<Promise<unknown>>();
+  /** The calls waiting on each caller's signal: one abort listener per signal, not per call. */
+  private readonly bySignal = new WeakMap<AbortSignal, Set<number>>();
 
   private constructor(
     private readonly ws: WebSocket,
@@ -66,6 +71,15 @@ export class RawCdp {
    */
   async attachFrames(): Promise<void> {
     await this.call('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true });
+    await this.settled();
+  }
+
+  /**
+   * Once every iframe session attached so far is attached to its own iframes: Chrome reports a
+   * session's iframes before it answers the auto-attach, so nested ones are known by then.
+   */
+  async settled(): Promise<void> {
+    while (this.attaching.size) await Promise.all(this.attaching);
   }
 
   /** A command whose answer is small: parsed here. */
@@ -78,20 +92,19 @@ export class RawCdp {
   send(method: string, params: Record<string, unknown> = {}, signal?: AbortSignal, sessionId?: string): Promise<Buffer> {
     if (this.closedError) return Promise.reject(this.closedError);
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    if (sessionId !== undefined && !this.frames.has(sessionId)) return Promise.reject(detached());
     const id = this.nextId++;
     return new Promise<Buffer>((resolve, reject) => {
-      const onAbort = () => {
-        this.pending.delete(id);
-        reject(signal?.reason as Error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const waiting = signal ? this.waitingOn(signal) : null;
+      waiting?.add(id);
       this.pending.set(id, {
+        sessionId,
         resolve: (bytes) => {
-          signal?.removeEventListener('abort', onAbort);
+          waiting?.delete(id);
           resolve(bytes);
         },
         reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
+          waiting?.delete(id);
           reject(error);
         },
       });
@@ -122,6 +135,27 @@ export class RawCdp {
     call.reject(new Error(`${error?.message ?? 'CDP error'}${error?.data ? `: ${error.data}` : ''}`));
   }
 
+  /** The calls waiting on a signal; its abort rejects them all. */
+  private waitingOn(signal: AbortSignal): Set<number> {
+    let ids = this.bySignal.get(signal);
+    if (!ids) {
+      const waiting = (ids = new Set());
+      this.bySignal.set(signal, waiting);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const id of waiting) {
+            const call = this.pending.get(id);
+            this.pending.delete(id);
+            call?.reject(signal.reason as Error);
+          }
+        },
+        { once: true },
+      );
+    }
+    return ids;
+  }
+
   private targetEvent(data: Buffer): void {
     const event = JSON.parse(data.toString('utf8')) as {
       method: string;
@@ -133,13 +167,22 @@ export class RawCdp {
       this.frames.delete(sessionId);
       // Its own iframes went with it.
       for (const [id, frame] of this.frames) if (frame.parent === sessionId) this.frames.delete(id);
+      // Chrome drops the commands it had not answered: they fail now rather than never.
+      for (const [id, call] of this.pending) {
+        if (call.sessionId === undefined || this.frames.has(call.sessionId)) continue;
+        this.pending.delete(id);
+        call.reject(detached());
+      }
       return;
     }
     if (targetInfo?.type !== 'iframe') return;
     this.frames.set(sessionId, { sessionId, frameId: targetInfo.targetId, parent: event.sessionId, slot: this.nextSlot() });
     // Its own out-of-process iframes (a session attaches only to its direct children). A
     // session that detached meanwhile has nothing left to attach.
-    void this.call('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, sessionId).catch(() => {});
+    const attached = this.call('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: true }, sessionId)
+      .catch(() => {})
+      .finally(() => this.attaching.delete(attached));
+    this.attaching.add(attached);
   }
 
   private fail(error: Error): void {
@@ -148,6 +191,8 @@ export class RawCdp {
     this.pending.clear();
   }
 }
+
+const detached = () => new Error('the iframe session detached (the frame went away or moved to another process)');
 
 function counter(): () => number {
   let n = 0;

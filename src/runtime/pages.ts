@@ -2,6 +2,7 @@
 // diffs and audits. Chrome is read over CDP, the heavy lifting runs on the analysis pool, and
 // every call is bounded by its call's signal (client gone, deadline) and its tab (tab down).
 import { EventEmitter } from 'node:events';
+import type { Frame } from 'puppeteer-core';
 import { ErrorCode, TabvisorError, errorMessage, pageFailed, timedOut } from '../errors.js';
 import type { AnalysisPool } from '../analysis/pool.js';
 import type { SnapshotFilter } from '../analysis/page-model.js';
@@ -137,7 +138,20 @@ export class PageService {
         returnByValue: true,
       });
       if (exceptionDetails) throw pageFailed('reading the page text failed', { cause: exceptionDetails.text });
-      const [url, title, text] = result.value as [string, string, string];
+      const [url, title, top] = result.value as [string, string, string];
+      // Then each rendered frame's text (same-origin and out-of-process), in document order.
+      const frames: Frame[] = [];
+      const walk = (frame: Frame) => frame.childFrames().forEach((child) => (frames.push(child), walk(child)));
+      walk(handle.page.mainFrame());
+      const texts = await Promise.all(
+        frames.map((frame) =>
+          frame
+            // A frame whose <iframe> is not rendered has no viewport: it shows no text.
+            .evaluate(`innerWidth && innerHeight ? ((document.body || document.documentElement)?.innerText ?? '') : ''`)
+            .then((t) => (typeof t === 'string' ? t : ''), () => ''), // a frame that went away meanwhile has no text
+        ),
+      );
+      const text = [top, ...texts.filter((t) => t.trim())].join('\n\n');
       return { url, title, text: text.slice(0, options.maxChars), truncated: text.length > options.maxChars, length: text.length };
     });
   }
