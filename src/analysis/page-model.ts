@@ -174,6 +174,7 @@ export function buildPageModel(
     if (!seen || (seen.ignored && !node.ignored)) axByNode.set(id, node);
   }
   const names = new DomNames(dom, layoutOf, tagOf);
+  const treeRead = (ax.total ?? ax.nodes.length) > 0;
   const inputValue = new Map<number, string>();
   dom.inputValue.index.forEach((nodeIndex, k) => inputValue.set(nodeIndex, str(dom.inputValue.value[k])));
   // Direct text of the kept elements, from their text children (the "all" filter's text).
@@ -201,8 +202,8 @@ export function buildPageModel(
     const type = (attr(i, 'type') ?? 'text').toLowerCase();
     const id = backendNodeId[i] ?? 0;
     const found = axByNode.get(id);
-    // Ignored by the accessibility tree, or missing from it (a frame read without its tree):
-    // the name is computed from the DOM, as the tree would have computed it.
+    // Ignored by the accessibility tree, or missing from it (inert, or a frame read without
+    // its tree): the name is computed from the DOM, as the tree would have computed it.
     const axNode = found?.ignored ? undefined : found;
     const role = axString(axNode?.role) || explicitRole || (tag === 'input' ? (INPUT_ROLES[type] ?? 'textbox') : (IMPLICIT_ROLES[tag] ?? 'generic'));
     const element: PageElement = {
@@ -232,7 +233,8 @@ export function buildPageModel(
     }
     const text = ownText.get(i);
     if (text) element.text = text.replace(/\s+/g, ' ').trim().slice(0, 200);
-    if (found?.ignored) element.hidden = true;
+    // Ignored, or left out of a tree that was read (inert content, for one).
+    if (found ? found.ignored : treeRead) element.hidden = true;
     return element;
   });
   return { elements, domNodes: count, axNodes: ax.total ?? ax.nodes.length };

@@ -4,7 +4,7 @@
 // that navigated or went away is -32000. Run twice: frames in the page's process (the headless
 // shell's default) and out-of-process iframes (--site-per-process).
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { rpcError, startHarness, type Harness } from './harness.js';
+import { rpcError, startHarness, titleOnce, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -62,16 +62,6 @@ async function act(params: Parameters<Harness['client']['call']>[1] & { tabId: s
   }
 }
 
-/** The tab's title once it is `want`, or whatever it is after 2 s. */
-async function titleOnce(tabId: string, want: string): Promise<string> {
-  let title = '';
-  for (let i = 0; i < 100 && title !== want; i++) {
-    if (i) await new Promise((r) => setTimeout(r, 20));
-    title = (await h.client.call('tab.text', { tabId, maxChars: 1 })).title;
-  }
-  return title;
-}
-
 // Where each button must be, in top-page coordinates: frame left + border 5 + padding 3.
 const EXPECTED: Record<string, { x: number; y: number; frame: boolean }> = {
   'top button': { x: 10, y: 10, frame: false },
@@ -119,7 +109,7 @@ for (const mode of ['in-process', 'out-of-process'] as const) {
         await act({ tabId, action: 'click', ref: node.ref }, `click ${names[i]}`);
         clicked.push(names[i] === 'cross nested button' ? 'nested button' : (names[i] as string));
         // The message reaches the top page a task later.
-        expect(await titleOnce(tabId, clicked.join(','))).toBe(clicked.join(','));
+        expect(await titleOnce(h.client, tabId, clicked.join(','))).toBe(clicked.join(','));
       }
       // Fill and type in the cross-origin frame; the snapshot reads the value back.
       const field = snap.nodes.find((n) => n.name === 'cross field')!.ref;
