@@ -4,9 +4,14 @@
 // with boxes moved into the top page's document coordinates.
 import { scanAXTree } from './ax-scan.js';
 import { scanDomDocuments, type DomTables } from './dom-scan.js';
-import { buildPageModel, SKIPPED_IN_ALL, toFlatNode, type AXSource, type FlatNode, type FlattenStats, type PageElement, type SnapshotFilter } from './page-model.js';
+import { buildPageModel, keptBy, toFlatNode, type AXSource, type FlatNode, type FlattenStats, type PageElement, type SnapshotFilter } from './page-model.js';
 
-/** One session's read of the page: the page's own (first), or an out-of-process iframe's. */
+/**
+ * One session's read of the page: the page's own (first), or an out-of-process iframe's. CDP
+ * responses arrive as the raw bytes of their WebSocket frame (`{"id":N,"result":{…}}`),
+ * transferred to the worker unparsed: a 5,000-element page is ~12 MB of JSON whose parse
+ * would otherwise hold the main thread for over 100 ms.
+ */
 export interface SessionRead {
   /** DOMSnapshot.captureSnapshot on the session: its frame's document and its in-process frames'. */
   dom: Uint8Array;
@@ -42,7 +47,7 @@ export interface FramesFlattened {
 
 /** The snapshot's node list over every frame: the elements the filter selects, in document order. */
 export function flattenFrames(sessions: SessionRead[], filter: SnapshotFilter, maxNodes: number): FramesFlattened {
-  const keep = (e: { tag: string; visible: boolean; interactive: boolean }) => e.visible && (filter === 'interactive' ? e.interactive : !SKIPPED_IN_ALL.has(e.tag));
+  const keep = keptBy(filter);
   let domNodes = 0;
   let axNodes = 0;
   const roots: Doc[] = [];

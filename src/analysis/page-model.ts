@@ -32,10 +32,6 @@ export interface PageElement extends FlatNode {
   index: number;
   visible: boolean;
   interactive: boolean;
-  /** Every attribute, lower-cased names: only when the model was asked for them (the audit). */
-  attributes: ReadonlyMap<string, string>;
-  /** Inside a <label> element (which then labels it, for form fields). */
-  insideLabel: boolean;
 }
 
 /** What the first pass knows of every element; the model keeps only what `keep` accepts. */
@@ -53,7 +49,7 @@ const INTERACTIVE_ROLES = new Set([
   'tab', 'textbox', 'treeitem',
 ]);
 const INTERACTIVE_TAGS = new Set(['button', 'select', 'textarea', 'summary']);
-export const SKIPPED_IN_ALL = new Set(['html', 'head', 'body']);
+const SKIPPED_IN_ALL = new Set(['html', 'head', 'body']);
 
 // The role an element gets when the accessibility tree has no node for it (aria-hidden and
 // the like): what the HTML-AAM mapping would give, enough for a client to know what it is.
@@ -100,7 +96,7 @@ export function buildPageModel(
   dom: DomTables,
   source: AXSource,
   keep: (element: ElementSummary) => boolean,
-  options: { ownText?: boolean; attributes?: boolean } = {},
+  options: { ownText?: boolean } = {},
 ): { elements: PageElement[]; domNodes: number; axNodes: number } {
   const { strings, nodeCount: count, parentIndex, nodeType, nodeName, nodeValue, backendNodeId, attributeStart, attributes, layout } = dom;
   const str = (i: number | undefined) => strings.get(i);
@@ -130,10 +126,8 @@ export function buildPageModel(
     if (tag === undefined) tags.set(index, (tag = str(index).toLowerCase()));
     return tag;
   };
-  // Inherited flags, parents before children in the arrays: inside a contenteditable host,
-  // inside a <label>.
+  // Inherited, parents before children in the arrays: inside a contenteditable host.
   const editable = new Uint8Array(count);
-  const inLabel = new Uint8Array(count);
   const kept: { i: number; tag: string; visible: boolean; interactive: boolean; explicitRole: string }[] = [];
   for (let i = 0; i < count; i++) {
     const parent = parentIndex[i] ?? -1;
@@ -143,7 +137,6 @@ export function buildPageModel(
     const ce = attr(i, 'contenteditable')?.toLowerCase();
     const ownEditable = ce !== undefined && ce !== 'false';
     editable[i] = ownEditable || (inherited && ce !== 'false') ? 1 : 0;
-    inLabel[i] = (parent >= 0 && inLabel[parent] === 1) || tag === 'label' ? 1 : 0;
 
     const layoutIndex = layoutOf[i] ?? -1;
     let visible = false;
@@ -191,14 +184,6 @@ export function buildPageModel(
   }
 
   const elements = kept.map(({ i, tag, visible, interactive, explicitRole }) => {
-    // Every attribute only when asked for (the audit); the snapshot needs two, looked up.
-    let attrs = NO_ATTRIBUTES;
-    if (options.attributes) {
-      const all = new Map<string, string>();
-      const end = attributeStart[i + 1] ?? 0;
-      for (let k = attributeStart[i] ?? 0; k + 1 < end; k += 2) all.set(str(attributes[k]).toLowerCase(), str(attributes[k + 1]));
-      attrs = all;
-    }
     const type = (attr(i, 'type') ?? 'text').toLowerCase();
     const id = backendNodeId[i] ?? 0;
     const found = axByNode.get(id);
@@ -214,8 +199,6 @@ export function buildPageModel(
       tag,
       visible,
       interactive,
-      attributes: attrs,
-      insideLabel: inLabel[i] === 1 && tag !== 'label',
     };
     const layoutIndex = layoutOf[i] ?? -1;
     if (layoutIndex >= 0) {
@@ -242,8 +225,6 @@ export function buildPageModel(
 
 const ATTRIBUTES_READ = new Set(['contenteditable', 'role', 'href', 'type']);
 
-const NO_ATTRIBUTES: ReadonlyMap<string, string> = new Map();
-
 function firstToken(value: string | undefined): string {
   if (!value) return '';
   if (!/\s/.test(value)) return value.toLowerCase();
@@ -263,14 +244,15 @@ export interface FlattenStats {
   truncated: boolean;
 }
 
-/** The snapshot's node list: the elements the filter selects, in document order. */
+/** What a snapshot with this filter keeps: rendered elements, interactive ones or all but the document's containers. */
+export const keptBy =
+  (filter: SnapshotFilter) =>
+  (e: ElementSummary): boolean =>
+    e.visible && (filter === 'interactive' ? e.interactive : !SKIPPED_IN_ALL.has(e.tag));
+
+/** One document's node list: the elements the filter selects, in document order (frames: frame-tree.ts). */
 export function flattenPage(dom: DomTables, ax: AXSource, filter: SnapshotFilter, maxNodes: number): { nodes: FlatNode[]; stats: FlattenStats } {
-  const model = buildPageModel(
-    dom,
-    ax,
-    (e) => e.visible && (filter === 'interactive' ? e.interactive : !SKIPPED_IN_ALL.has(e.tag)),
-    { ownText: filter === 'all' },
-  );
+  const model = buildPageModel(dom, ax, keptBy(filter), { ownText: filter === 'all' });
   const nodes: FlatNode[] = [];
   let matched = 0;
   for (const element of model.elements) {

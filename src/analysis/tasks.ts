@@ -1,20 +1,11 @@
 // The analysis tasks, as plain functions of their input: the pool's worker runs them, and
 // the benchmark runs the same code inline for comparison.
-import { scanAXTree } from './ax-scan.js';
 import { auditFindings, type AuditFinding, type FrameRun, type PageEvents } from './audit.js';
 import { diffSnapshots, type DiffNode, type SnapshotDiff } from './diff.js';
-import { scanDomSnapshot } from './dom-scan.js';
 import { toColumns, type FlatColumns } from './flat-columns.js';
 import { flattenFrames, type SessionRead } from './frame-tree.js';
 import type { FlattenStats, SnapshotFilter } from './page-model.js';
 import type { VisualDiff } from './visual.js';
-
-/**
- * CDP responses arrive as the raw bytes of their WebSocket frame (`{"id":N,"result":{…}}`),
- * transferred to the worker unparsed: a 5,000-element page is ~12 MB of JSON whose parse
- * would otherwise hold the main thread for over 100 ms.
- */
-export type RawCdpResponse = Uint8Array;
 
 export type AnalysisTask =
   | { kind: 'flatten'; sessions: SessionRead[]; filter: SnapshotFilter; maxNodes: number }
@@ -35,9 +26,6 @@ export interface TaskResults {
   visualDiff: VisualDiff;
 }
 export type TaskResult<K extends AnalysisTask['kind']> = TaskResults[K] | InputError;
-
-/** The accessibility tree, read for just the elements the page model keeps. */
-const axReader = (bytes: RawCdpResponse) => (wanted: ReadonlySet<number>) => scanAXTree(bytes, wanted);
 
 export async function runTask(task: AnalysisTask): Promise<TaskResult<AnalysisTask['kind']>> {
   switch (task.kind) {
