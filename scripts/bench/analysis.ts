@@ -15,10 +15,14 @@
 //  3. raw puppeteer-core's nearest hand-rolled equivalent on the same pages,
 //     page.accessibility.snapshot({ interestingOnly: true }) — puppeteer parses the whole
 //     accessibility tree on the main thread — latency and event-loop delay, with ratios.
+//     2 and 3 also on real-world pages (scripts/bench/utils/real-pages.ts: three saved
+//     Wikipedia articles and a built news front page with ad frames).
+//  4. analysis.audit (axe-core in the page, its findings mapped on the pool) on the real pages:
+//     latency and event-loop delay.
 //
-//   npm run bench:analysis                 (5 rounds of 20 flattens, 15 snapshots per page size)
-//   npm run bench:analysis -- --quick      (2 rounds of 10 flattens, 4 snapshots per page size, 1 warm-up)
-//   counts can be set one by one: --rounds=N --flattens=N --snapshots=N --warmup=N
+//   npm run bench:analysis                 (5 rounds of 20 flattens, 15 snapshots per page, 5 audits)
+//   npm run bench:analysis -- --quick      (2 rounds of 10 flattens, 4 snapshots per page, 2 audits, 1 warm-up)
+//   counts can be set one by one: --rounds=N --flattens=N --snapshots=N --warmup=N --audits=N
 //   --build                                (run `npm run build` first if dist/ is stale)
 //
 // The pool's worker runs the compiled code in dist/ while the inline side runs src/ through
