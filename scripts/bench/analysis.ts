@@ -15,10 +15,14 @@
 //  3. raw puppeteer-core's nearest hand-rolled equivalent on the same pages,
 //     page.accessibility.snapshot({ interestingOnly: true }) — puppeteer parses the whole
 //     accessibility tree on the main thread — latency and event-loop delay, with ratios.
+//     2 and 3 also on real-world pages (scripts/bench/utils/real-pages.ts: three saved
+//     Wikipedia articles and a built news front page with ad frames).
+//  4. analysis.audit (axe-core in the page, its findings mapped on the pool) on the real pages:
+//     latency and event-loop delay.
 //
-//   npm run bench:analysis                 (5 rounds of 20 flattens, 15 snapshots per page size)
-//   npm run bench:analysis -- --quick      (2 rounds of 10 flattens, 4 snapshots per page size, 1 warm-up)
-//   counts can be set one by one: --rounds=N --flattens=N --snapshots=N --warmup=N
+//   npm run bench:analysis                 (5 rounds of 20 flattens, 15 snapshots per page, 5 audits)
+//   npm run bench:analysis -- --quick      (2 rounds of 10 flattens, 4 snapshots per page, 2 audits, 1 warm-up)
+//   counts can be set one by one: --rounds=N --flattens=N --snapshots=N --warmup=N --audits=N
 //   --build                                (run `npm run build` first if dist/ is stale)
 //
 // The pool's worker runs the compiled code in dist/ while the inline side runs src/ through
@@ -57,6 +61,7 @@ import type { Bench, Scenario } from './run.js';
 import { fmtMs, fmtRatio, pct as percentile, round } from './utils/figures.js';
 import { log } from './utils/machine.js';
 import { servePages } from './utils/pages.js';
+import { adFrame, realPageCsp, realPages } from './utils/real-pages.js';
 
 const QUIET_CORES = 0.25;
 const FLATTEN_SIZE = 5_000;
@@ -122,6 +127,7 @@ export default function analysis(bench: Bench): Scenario {
   const ROUNDS = bench.count('rounds', 5, 2);
   const SNAPSHOTS = bench.count('snapshots', 15, 4);
   const WARMUP = bench.count('warmup', 2, 1);
+  const AUDITS = bench.count('audits', 5, 2);
   // Wait at most this long, before each measurement, for other processes to leave the CPUs alone.
   const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_MS ?? (bench.quick ? 5_000 : 20_000));
   const { machine, raw, binary, results } = bench;
@@ -200,7 +206,7 @@ export default function analysis(bench: Bench): Scenario {
       d.set(dom);
       const a = new Uint8Array(ax.byteLength);
       a.set(ax);
-      const task: Extract<AnalysisTask, { kind: 'flatten' }> = { kind: 'flatten', dom: d, ax: a, filter: 'interactive', maxNodes: 100_000 };
+      const task: Extract<AnalysisTask, { kind: 'flatten' }> = { kind: 'flatten', sessions: [{ dom: d, ax: [{ tree: a }], origins: [] }], filter: 'interactive', maxNodes: 100_000 };
       return { task, transfer: [d.buffer, a.buffer] };
     };
     type Flattened = TaskResults['flatten'];
@@ -335,8 +341,22 @@ export default function analysis(bench: Bench): Scenario {
     const rawBrowser = await raw.launch();
     const perSize: Record<string, unknown> = {};
     const countNodes = (node: SerializedAXNode | null): number => (node ? 1 + (node.children ?? []).reduce((sum, c) => sum + countNodes(c), 0) : 0);
-    for (const [k, size] of SIZES.entries()) {
-      const url = pageUrl(size);
+    // The generated pages, then the real ones (saved articles and a built news front page,
+    // whose cross-origin frames come from the second local host name).
+    const real = realPages();
+    const realServer = await servePages((path) => {
+      const [, kind, name] = path.split('/');
+      if (kind === 'ad') return adFrame(Number(name));
+      return kind === 'real' ? (real.find((r) => r.name === name)?.html ?? null) : null;
+    }, { 'content-security-policy': realPageCsp('http://localhost:*') });
+    bench.defer(() => realServer.close());
+    const crossOrigin = realServer.origin.replace('127.0.0.1', 'localhost');
+    const targets = [
+      ...SIZES.map((size) => ({ label: `~${size.toLocaleString('en')}`, key: String(size), url: pageUrl(size), expected: expected(size) as number | null })),
+      ...real.map((r) => ({ label: r.name, key: r.name, url: `${realServer.origin}/real/${r.name}`, expected: null })),
+    ];
+    for (const r of real) r.html = r.html.replaceAll('CROSS', crossOrigin);
+    for (const [k, { label, key, url, expected: wanted }] of targets.entries()) {
       const { tabId } = await client.call('tab.open', { instanceId: created.instanceId, url });
       const rawPage: Page = await rawBrowser.newPage();
       await rawPage.goto(url, { waitUntil: 'load' });
@@ -366,9 +386,9 @@ export default function analysis(bench: Bench): Scenario {
         await snapshotOurs(false);
         await snapshotRaw(false);
       }
-      const runOurs = () => measured(`tab.snapshot ~${size}`, () => underLoopMonitor(async () => { for (let i = 0; i < SNAPSHOTS; i++) await snapshotOurs(true); }));
-      const runRaw = () => measured(`puppeteer a11y ~${size}`, () => underLoopMonitor(async () => { for (let i = 0; i < SNAPSHOTS; i++) await snapshotRaw(true); }));
-      log(`snapshots ~${size}: ${WARMUP} warm-up + ${SNAPSHOTS} each, ${k % 2 === 0 ? 'tabvisor' : 'puppeteer'} first`);
+      const runOurs = () => measured(`tab.snapshot ${label}`, () => underLoopMonitor(async () => { for (let i = 0; i < SNAPSHOTS; i++) await snapshotOurs(true); }));
+      const runRaw = () => measured(`puppeteer a11y ${label}`, () => underLoopMonitor(async () => { for (let i = 0; i < SNAPSHOTS; i++) await snapshotRaw(true); }));
+      log(`snapshots ${label}: ${WARMUP} warm-up + ${SNAPSHOTS} each, ${k % 2 === 0 ? 'tabvisor' : 'puppeteer'} first`);
       let ourLoop: LoopDelay;
       let rawLoop: LoopDelay;
       if (k % 2 === 0) {
@@ -380,9 +400,9 @@ export default function analysis(bench: Bench): Scenario {
       }
       await rawPage.close();
       await client.call('tab.close', { tabId });
-      if (ours.nodes !== expected(size)) log(`WARNING: tab.snapshot returned ${ours.nodes} nodes, the page has ${expected(size)} interactive elements`);
+      if (wanted !== null && ours.nodes !== wanted) log(`WARNING: tab.snapshot returned ${ours.nodes} nodes, the page has ${wanted} interactive elements`);
 
-      const section = `snapshot ~${size.toLocaleString('en')}`;
+      const section = `snapshot ${label}`;
       const sn = `${SNAPSHOTS}`;
       rows.push(
         { section, metric: `latency p50 (tabvisor ${ours.nodes} nodes, puppeteer ${theirs.nodes})`, n: sn, baseline: fmtMs(median(theirs.ms)), tabvisor: fmtMs(median(ours.ms)), ratio: fmtRatio(median(ours.ms) / median(theirs.ms)), target: '', verdict: '' },
@@ -392,17 +412,46 @@ export default function analysis(bench: Bench): Scenario {
         { section, metric: 'event-loop delay p50 / p99 / max', n: sn, baseline: fmtLoop(rawLoop), tabvisor: fmtLoop(ourLoop), ratio: '', target: '', verdict: '' },
         { section, metric: 'event-loop delay p99', n: sn, baseline: fmtMs(rawLoop.p99), tabvisor: fmtMs(ourLoop.p99), ratio: fmtRatio(ourLoop.p99 / rawLoop.p99), target: '', verdict: '' },
         { section, metric: 'event-loop delay max', n: sn, baseline: fmtMs(rawLoop.max), tabvisor: fmtMs(ourLoop.max), ratio: fmtRatio(ourLoop.max / rawLoop.max), target: '', verdict: '' },
-        { section, metric: 'CPU other processes took (cores)', n: '', baseline: `${conditions[`puppeteer a11y ~${size}`]?.othersCoresDuring}`, tabvisor: `${conditions[`tab.snapshot ~${size}`]?.othersCoresDuring}`, ratio: '', target: '', verdict: '' },
+        { section, metric: 'CPU other processes took (cores)', n: '', baseline: `${conditions[`puppeteer a11y ${label}`]?.othersCoresDuring}`, tabvisor: `${conditions[`tab.snapshot ${label}`]?.othersCoresDuring}`, ratio: '', target: '', verdict: '' },
       );
-      perSize[size] = {
+      perSize[key] = {
         url,
-        expectedInteractive: expected(size),
+        expectedInteractive: wanted,
         tabvisor: { nodes: ours.nodes, ms: ours.ms.map((v) => round(v, 2)), captureMs: ours.captureMs, flattenMs: ours.flattenMs, totalMs: ours.totalMs, loop: ourLoop },
         puppeteer: { axNodes: theirs.nodes, ms: theirs.ms.map((v) => round(v, 2)), loop: rawLoop },
       };
     }
     results.snapshots = perSize;
     results.tabvisorPoolAfterSnapshots = (await client.call('system.health')).analysis;
+
+    // ── 4. analysis.audit (axe-core in the page, findings on the pool) on the real pages ────
+    const audits: Record<string, unknown> = {};
+    for (const r of real) {
+      const { tabId } = await client.call('tab.open', { instanceId: created.instanceId, url: `${realServer.origin}/real/${r.name}` });
+      await client.call('analysis.audit', { tabId }); // warm-up: axe compiled once in the renderer
+      const ms: number[] = [];
+      let findings: { kind: string; rule?: string }[] = [];
+      const run = await measured(`analysis.audit ${r.name}`, () =>
+        underLoopMonitor(async () => {
+          for (let i = 0; i < AUDITS; i++) {
+            const t0 = performance.now();
+            findings = (await client.call('analysis.audit', { tabId })).findings;
+            ms.push(performance.now() - t0);
+          }
+        }),
+      );
+      await client.call('tab.close', { tabId });
+      const rules = new Map<string, number>();
+      for (const f of findings) if (f.rule) rules.set(f.rule, (rules.get(f.rule) ?? 0) + 1);
+      const top = [...rules].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([rule, n]) => `${rule} ${n}`).join(', ');
+      const section = `audit ${r.name}`;
+      rows.push(
+        { section, metric: `latency p50 / max (${findings.length} findings: ${top})`, n: `${AUDITS}`, baseline: '', tabvisor: `${fmtMs(median(ms))} / ${fmtMs(Math.max(...ms))}`, ratio: '', target: '', verdict: '' },
+        { section, metric: 'event-loop delay p99 / max', n: `${AUDITS}`, baseline: '', tabvisor: `${fmtMs(run.loop.p99)} / ${fmtMs(run.loop.max)}`, ratio: '', target: '', verdict: '' },
+      );
+      audits[r.name] = { ms: ms.map((v) => round(v, 1)), loop: run.loop, findings: findings.length, rules: Object.fromEntries(rules) };
+    }
+    results.audits = audits;
   }
 
   function notes(): string[] {
@@ -440,7 +489,7 @@ export default function analysis(bench: Bench): Scenario {
       'flatten: baseline = inline on the main thread, tabvisor = the analysis pool; ' +
         'snapshot: baseline = puppeteer page.accessibility.snapshot({ interestingOnly: true }), tabvisor = tab.snapshot over the WebSocket',
     ],
-    counts: { rounds: ROUNDS, flattens: FLATTENS, snapshots: SNAPSHOTS, warmup: WARMUP, threads: THREADS },
+    counts: { rounds: ROUNDS, flattens: FLATTENS, snapshots: SNAPSHOTS, warmup: WARMUP, audits: AUDITS, threads: THREADS },
     targets: TARGETS,
     header: { section: 'section', metric: 'metric', n: 'n', baseline: 'baseline', tabvisor: 'tabvisor', ratio: 'ratio', target: 'target', verdict: '' },
     measure,

@@ -1,15 +1,20 @@
-// Accessibility and health findings for a page: images without alt text, controls without an
-// accessible name, form fields without a label, and the console errors and failed requests
-// the tab saw since its last navigation.
-import type { DomTables } from './dom-scan.js';
-import { buildPageModel, type AXSource, type PageElement } from './page-model.js';
+// analysis.audit's findings: axe-core's violations in every frame (see chrome/axe.ts), one per
+// element, and the console errors, uncaught exceptions and failed requests the tab saw since
+// its last navigation. Runs on the pool: axe's answer on a large page is megabytes of JSON.
+import { JsonBytes, readResult } from './json-bytes.js';
+
+export type FindingKind = 'image-alt' | 'control-name' | 'input-label' | 'accessibility' | 'audit-error' | 'console-error' | 'page-error' | 'failed-request';
 
 export interface AuditFinding {
-  kind: 'image-alt' | 'control-name' | 'input-label' | 'console-error' | 'page-error' | 'failed-request';
+  kind: FindingKind;
   severity: 'error' | 'warning';
   message: string;
-  /** The element, for the tab to turn into a ref. */
-  backendNodeId?: number;
+  /** axe-core's rule, its impact and its page. */
+  rule?: string;
+  impact?: 'minor' | 'moderate' | 'serious' | 'critical';
+  helpUrl?: string;
+  /** The element, for the page service to turn into a ref: its frame's run and its index there. */
+  element?: { frame: number; index: number };
 }
 
 export interface PageEvents {
@@ -17,43 +22,64 @@ export interface PageEvents {
   requests: { url: string; method: string; status?: number; errorText?: string; resourceType?: string }[];
 }
 
-const FIELD_TAGS = new Set(['select', 'textarea']);
-const BUTTON_INPUTS = new Set(['button', 'submit', 'reset', 'image']);
+/** One frame's axe run: the raw Runtime.evaluate response (its value: the run's JSON), or why there is none. */
+export interface FrameRun {
+  url: string;
+  result: Uint8Array | null;
+  error?: string;
+}
 
-export function auditPage(dom: DomTables, ax: AXSource, events: PageEvents): AuditFinding[] {
-  // Rendered images and controls, and every <label> (a hidden one still labels its field).
-  const { elements } = buildPageModel(dom, ax, (e) => e.tag === 'label' || (e.visible && (e.tag === 'img' || e.interactive)), { attributes: true });
-  const labelled = new Set<string>();
-  for (const e of elements) if (e.tag === 'label' && e.attributes.get('for')) labelled.add(e.attributes.get('for') as string);
+// The kinds the hand-written audit had, kept for the axe rules that check the same things.
+const KINDS: Record<string, FindingKind> = {
+  'image-alt': 'image-alt',
+  'role-img-alt': 'image-alt',
+  'svg-img-alt': 'image-alt',
+  'area-alt': 'image-alt',
+  'object-alt': 'image-alt',
+  'button-name': 'control-name',
+  'link-name': 'control-name',
+  'input-button-name': 'control-name',
+  'input-image-alt': 'control-name',
+  'summary-name': 'control-name',
+  'aria-command-name': 'control-name',
+  'aria-toggle-field-name': 'control-name',
+  'aria-tab-name': 'control-name',
+  label: 'input-label',
+  'select-name': 'input-label',
+  'aria-input-field-name': 'input-label',
+};
+
+interface Violation {
+  id: string;
+  impact: AuditFinding['impact'] | null;
+  help: string;
+  helpUrl: string;
+  nodes: { impact: AuditFinding['impact'] | null; target: string; html: string; summary: string }[];
+}
+
+export function auditFindings(runs: FrameRun[], events: PageEvents): AuditFinding[] {
   const findings: AuditFinding[] = [];
-  const describe = (e: PageElement) => {
-    const id = e.attributes.get('id');
-    const name = e.attributes.get('name');
-    return `<${e.tag}${id ? ` id="${id}"` : ''}${name ? ` name="${name}"` : ''}>`;
-  };
-
-  for (const e of elements) {
-    if (!e.visible) continue;
-    if (e.tag === 'img' && !e.attributes.has('alt') && !e.attributes.has('aria-label') && !e.attributes.has('aria-labelledby')) {
-      const src = e.attributes.get('src') ?? '';
-      findings.push({ kind: 'image-alt', severity: 'error', message: `image without alt text: ${src.slice(0, 200) || describe(e)}`, backendNodeId: e.backendNodeId });
-      continue;
+  runs.forEach((run, frame) => {
+    if (!run.result) {
+      findings.push({ kind: 'audit-error', severity: 'warning', message: `axe-core could not audit ${run.url.slice(0, 300)}: ${(run.error ?? 'no result').slice(0, 300)}` });
+      return;
     }
-    if (!e.interactive) continue;
-    const type = (e.attributes.get('type') ?? 'text').toLowerCase();
-    const isField = FIELD_TAGS.has(e.tag) || (e.tag === 'input' && !BUTTON_INPUTS.has(type));
-    if (isField) {
-      if (hasLabel(e, labelled)) continue;
-      findings.push(
-        e.name
-          ? { kind: 'input-label', severity: 'warning', message: `${describe(e)} has no label (named only by ${e.attributes.has('placeholder') ? 'its placeholder' : 'its title or content'}: "${e.name.slice(0, 80)}")`, backendNodeId: e.backendNodeId }
-          : { kind: 'input-label', severity: 'error', message: `${describe(e)} has no label and no accessible name`, backendNodeId: e.backendNodeId },
-      );
-    } else if (!e.name.trim()) {
-      findings.push({ kind: 'control-name', severity: 'error', message: `${e.role} ${describe(e)} has no accessible name`, backendNodeId: e.backendNodeId });
+    let index = 0;
+    for (const v of violations(run.result)) {
+      for (const node of v.nodes) {
+        const impact = node.impact ?? v.impact ?? 'moderate';
+        findings.push({
+          kind: KINDS[v.id] ?? 'accessibility',
+          severity: impact === 'critical' || impact === 'serious' ? 'error' : 'warning',
+          message: `${v.help}: ${node.target.slice(0, 200)}${node.summary ? ` — ${node.summary}` : ''}`,
+          rule: v.id,
+          impact,
+          helpUrl: v.helpUrl,
+          element: { frame, index: index++ },
+        });
+      }
     }
-  }
-
+  });
   for (const entry of events.console) {
     findings.push({
       kind: entry.type === 'page-error' ? 'page-error' : 'console-error',
@@ -68,10 +94,20 @@ export function auditPage(dom: DomTables, ax: AXSource, events: PageEvents): Aud
   return findings;
 }
 
-/** A <label> for it (by id or around it), or aria-label / aria-labelledby. */
-function hasLabel(e: PageElement, labelled: Set<string>): boolean {
-  if (e.attributes.get('aria-label')?.trim() || e.attributes.get('aria-labelledby')?.trim()) return true;
-  const id = e.attributes.get('id');
-  if (id && labelled.has(id)) return true;
-  return e.insideLabel;
+/** The violations in a `{"id":N,"result":{"result":{"type":"string","value":"[…]"}}}` response. */
+function violations(bytes: Uint8Array): Violation[] {
+  const json = new JsonBytes(bytes, 'axe-core result');
+  let text: unknown;
+  readResult(json, (at) =>
+    json.object(at, (key, value) => {
+      if (!json.is(key, 'result')) return undefined;
+      return json.object(value, (k, v) => {
+        if (!json.is(k, 'value')) return undefined;
+        text = json.value(v);
+        return json.end;
+      });
+    }),
+  );
+  if (typeof text !== 'string') throw new Error('axe-core gave no result');
+  return JSON.parse(text) as Violation[];
 }

@@ -4,8 +4,8 @@
 // objects, and the parse and its garbage were most of a snapshot's worker time. This scanner
 // walks the bytes (json-bytes.ts) and builds only the fields the page model reads: ignored,
 // role, name and value (their `value`), properties, backendDOMNodeId — and, given the
-// backend node ids the caller wants, only for those nodes: the rest are passed over without
-// allocating anything.
+// backend node ids the caller wants, only for those nodes (an ignored one only as ignored):
+// the rest are passed over without allocating anything.
 import { ascii, JsonBytes, readResult } from './json-bytes.js';
 import type { AXTree } from './page-model.js';
 
@@ -107,9 +107,15 @@ function readNode(json: JsonBytes, at: number, wanted: ReadonlySet<number> | und
     json.end = json.skip(v);
   }
   const end = json.end;
-  if (wanted && (id === undefined || ignored || !wanted.has(id))) return end;
+  if (wanted && (id === undefined || !wanted.has(id))) return end;
   const node: AXNode = { ignored };
   if (id !== undefined) node.backendDOMNodeId = id;
+  if (ignored && wanted) {
+    // Only that it is ignored matters: its name is computed from the DOM (page-model.ts).
+    emit(node);
+    json.end = end;
+    return end;
+  }
   if (role >= 0) node.role = { value: innerValue(json, role) };
   if (name >= 0) node.name = { value: innerValue(json, name) };
   if (value >= 0) node.value = { value: innerValue(json, value) };

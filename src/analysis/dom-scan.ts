@@ -1,5 +1,5 @@
-// Reads the raw DOMSnapshot.captureSnapshot response into typed arrays: the main document's
-// node table, its attributes, input values and layout (box and the one computed style asked
+// Reads the raw DOMSnapshot.captureSnapshot response into typed arrays: each document's
+// (the page's and its in-process frames') node table, its attributes, input values and layout (box and the one computed style asked
 // for), and where each string of the shared table lies in the bytes. JSON.parse would make an
 // array per node's attributes and per layout box, style list and text box (~90,000 on a
 // 5,000-control page); here the numbers go straight into a few Int32Arrays and strings are
@@ -44,10 +44,17 @@ export class StringTable {
   }
 }
 
-/** The main document of a DOM snapshot; node arrays are indexed by node, layout ones by layout entry. */
+/** One document of a DOM snapshot; node arrays are indexed by node, layout ones by layout entry. */
 export interface DomTables {
   strings: StringTable;
   nodeCount: number;
+  /** The frame it is the document of (a string index). */
+  frameId: number;
+  /** How far the document is scrolled: layout boxes are in document coordinates. */
+  scrollX: number;
+  scrollY: number;
+  /** <iframe> elements whose document is in this snapshot: node index → document index. */
+  contentDocuments: { index: Int32Array; value: Int32Array };
   parentIndex: Int32Array;
   nodeType: Int32Array;
   nodeName: Int32Array;
@@ -68,27 +75,42 @@ export interface DomTables {
 
 const NONE: Int32Array = new Int32Array(0);
 
+type Document = Omit<DomTables, 'strings' | 'nodeCount'>;
+
+/** The main document of the snapshot. */
 export function scanDomSnapshot(bytes: Uint8Array): DomTables {
+  return scanDomDocuments(bytes, 1)[0] as DomTables;
+}
+
+/**
+ * Every document of the snapshot (at most `limit`): the main one first, then those of the
+ * frames that run in its process, which its <iframe> elements point at (contentDocuments).
+ */
+export function scanDomDocuments(bytes: Uint8Array, limit = Infinity): DomTables[] {
   const json = new JsonBytes(bytes, 'DOM snapshot');
-  let strings: Int32Array = NONE;
-  let document: Omit<DomTables, 'strings' | 'nodeCount'> | null = null;
+  let starts: Int32Array = NONE;
+  const documents: Document[] = [];
   readResult(json, (at) =>
     json.object(at, (key, value) => {
       if (json.is(key, 'strings')) {
-        strings = json.stringStarts(value);
+        starts = json.stringStarts(value);
         return json.end;
       }
       if (!json.is(key, 'documents')) return undefined;
-      // The main document comes first; frames' documents follow and are not read.
-      return json.array(value, (item) => (document ? json.skip(item) : ((document = readDocument(json, item)), json.end)));
+      return json.array(value, (item) => (documents.length >= limit ? json.skip(item) : (documents.push(readDocument(json, item)), json.end)));
     }),
   );
-  const doc: Omit<DomTables, 'strings' | 'nodeCount'> = document ?? emptyDocument();
-  return { ...doc, strings: new StringTable(json, strings), nodeCount: doc.nodeType.length };
+  if (!documents.length) documents.push(emptyDocument());
+  const strings = new StringTable(json, starts);
+  return documents.map((doc) => ({ ...doc, strings, nodeCount: doc.nodeType.length }));
 }
 
-function emptyDocument(): Omit<DomTables, 'strings' | 'nodeCount'> {
+function emptyDocument(): Document {
   return {
+    frameId: -1,
+    scrollX: 0,
+    scrollY: 0,
+    contentDocuments: { index: NONE, value: NONE },
     parentIndex: NONE,
     nodeType: NONE,
     nodeName: NONE,
@@ -102,9 +124,19 @@ function emptyDocument(): Omit<DomTables, 'strings' | 'nodeCount'> {
 }
 
 /** One document; `json.end` is set past it. */
-function readDocument(json: JsonBytes, at: number): Omit<DomTables, 'strings' | 'nodeCount'> {
+function readDocument(json: JsonBytes, at: number): Document {
   const doc = emptyDocument();
   json.end = json.object(at, (key, value) => {
+    if (json.is(key, 'frameId')) {
+      doc.frameId = json.number(value);
+      return json.end;
+    }
+    if (json.is(key, 'scrollOffsetX') || json.is(key, 'scrollOffsetY')) {
+      const offset = json.number(value);
+      if (json.is(key, 'scrollOffsetX')) doc.scrollX = offset;
+      else doc.scrollY = offset;
+      return json.end;
+    }
     if (json.is(key, 'nodes')) {
       return json.object(value, (k, v) => {
         if (json.is(k, 'parentIndex')) doc.parentIndex = json.ints(v);
@@ -117,6 +149,7 @@ function readDocument(json: JsonBytes, at: number): Omit<DomTables, 'strings' | 
           doc.attributeStart = starts;
           doc.attributes = values;
         } else if (json.is(k, 'inputValue')) doc.inputValue = readRareStrings(json, v);
+        else if (json.is(k, 'contentDocumentIndex')) doc.contentDocuments = readRareStrings(json, v);
         else return undefined;
         return json.end;
       });
@@ -139,7 +172,7 @@ function readDocument(json: JsonBytes, at: number): Omit<DomTables, 'strings' | 
   return doc;
 }
 
-/** CDP's RareStringData: `{index: [node…], value: [string index…]}`. */
+/** CDP's RareStringData and RareIntegerData: `{index: [node…], value: [string index or integer…]}`. */
 function readRareStrings(json: JsonBytes, at: number): { index: Int32Array; value: Int32Array } {
   const out: { index: Int32Array; value: Int32Array } = { index: NONE, value: NONE };
   json.end = json.object(at, (key, v) => {

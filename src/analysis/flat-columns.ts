@@ -7,6 +7,8 @@ import type { FlatNode } from './page-model.js';
 export interface FlatColumns {
   count: number;
   backendNodeIds: Int32Array;
+  /** Each node's frame (an index the task's result explains; 0: the top document). */
+  frames: Int32Array;
   /** x, y, width, height per node; NaN x when the node has no box. */
   boxes: Float64Array;
   /** Every node's role, name, tag, value and text, one after the other ('' when absent)… */
@@ -23,10 +25,12 @@ const UNCHECKED = 4;
 const DISABLED = 8;
 const EXPANDED = 16;
 const COLLAPSED = 32;
+const HIDDEN = 64;
 
-export function toColumns(nodes: FlatNode[]): FlatColumns {
+export function toColumns(nodes: FlatNode[], frameOf?: readonly number[]): FlatColumns {
   const count = nodes.length;
   const backendNodeIds = new Int32Array(count);
+  const frames = frameOf ? Int32Array.from(frameOf) : new Int32Array(count);
   const boxes = new Float64Array(count * 4).fill(Number.NaN);
   const lengths = new Int32Array(count * STRINGS);
   const flags = new Uint8Array(count);
@@ -52,16 +56,17 @@ export function toColumns(nodes: FlatNode[]): FlatColumns {
     flags[i] =
       (node.checked === true ? CHECKED : node.checked === 'mixed' ? MIXED : node.checked === false ? UNCHECKED : 0) |
       (node.disabled ? DISABLED : 0) |
-      (node.expanded === true ? EXPANDED : node.expanded === false ? COLLAPSED : 0);
+      (node.expanded === true ? EXPANDED : node.expanded === false ? COLLAPSED : 0) |
+      (node.hidden ? HIDDEN : 0);
   }
-  return { count, backendNodeIds, boxes, text: parts.join(''), lengths, flags };
+  return { count, backendNodeIds, frames, boxes, text: parts.join(''), lengths, flags };
 }
 
 /**
- * The nodes again, in order: each starts as `head(backendNodeId)` (the page service's ref, or
- * the id itself) and gets FlatNode's other fields, in FlatNode's order.
+ * The nodes again, in order: each starts as `head(backendNodeId, frame)` (the page service's
+ * ref and frame, or the id itself) and gets FlatNode's other fields, in FlatNode's order.
  */
-export function fromColumns<H extends object>(columns: FlatColumns, head: (backendNodeId: number) => H): (H & Omit<FlatNode, 'backendNodeId'>)[] {
+export function fromColumns<H extends object>(columns: FlatColumns, head: (backendNodeId: number, frame: number) => H): (H & Omit<FlatNode, 'backendNodeId'>)[] {
   const out: (H & Omit<FlatNode, 'backendNodeId'>)[] = [];
   let at = 0;
   const next = (i: number, k: number) => {
@@ -71,7 +76,7 @@ export function fromColumns<H extends object>(columns: FlatColumns, head: (backe
     return s;
   };
   for (let i = 0; i < columns.count; i++) {
-    const node = head(columns.backendNodeIds[i] as number) as H & Omit<FlatNode, 'backendNodeId'>;
+    const node = head(columns.backendNodeIds[i] as number, columns.frames[i] as number) as H & Omit<FlatNode, 'backendNodeId'>;
     node.role = next(i, 0);
     node.name = next(i, 1);
     node.tag = next(i, 2);
@@ -85,6 +90,7 @@ export function fromColumns<H extends object>(columns: FlatColumns, head: (backe
     if (flags & DISABLED) node.disabled = true;
     if (flags & (EXPANDED | COLLAPSED)) node.expanded = (flags & EXPANDED) !== 0;
     if (text) node.text = text;
+    if (flags & HIDDEN) node.hidden = true;
     out.push(node);
   }
   return out;

@@ -2,6 +2,7 @@
 // accessibility tree — into one list of elements with role, accessible name, value, tag,
 // box and visibility. Pure and synchronous: it runs on a worker (see worker.ts) and, for the
 // benchmark's comparison, inline.
+import { DomNames } from './dom-names.js';
 import type { DomTables } from './dom-scan.js';
 
 /** A node of a tab.snapshot before refs are given (refs are the tab's, see runtime/pages.ts). */
@@ -17,6 +18,11 @@ export interface FlatNode {
   expanded?: boolean;
   /** "all" filter only: the element's own text when it has no accessible name. */
   text?: string;
+  /**
+   * Chrome's accessibility tree ignores it (inside aria-hidden, a presentational parent…):
+   * assistive technology does not see it, and its name was computed from the DOM.
+   */
+  hidden?: true;
 }
 
 export type SnapshotFilter = 'interactive' | 'all';
@@ -26,10 +32,6 @@ export interface PageElement extends FlatNode {
   index: number;
   visible: boolean;
   interactive: boolean;
-  /** Every attribute, lower-cased names: only when the model was asked for them (the audit). */
-  attributes: ReadonlyMap<string, string>;
-  /** Inside a <label> element (which then labels it, for form fields). */
-  insideLabel: boolean;
 }
 
 /** What the first pass knows of every element; the model keeps only what `keep` accepts. */
@@ -94,7 +96,7 @@ export function buildPageModel(
   dom: DomTables,
   source: AXSource,
   keep: (element: ElementSummary) => boolean,
-  options: { ownText?: boolean; attributes?: boolean } = {},
+  options: { ownText?: boolean } = {},
 ): { elements: PageElement[]; domNodes: number; axNodes: number } {
   const { strings, nodeCount: count, parentIndex, nodeType, nodeName, nodeValue, backendNodeId, attributeStart, attributes, layout } = dom;
   const str = (i: number | undefined) => strings.get(i);
@@ -124,10 +126,8 @@ export function buildPageModel(
     if (tag === undefined) tags.set(index, (tag = str(index).toLowerCase()));
     return tag;
   };
-  // Inherited flags, parents before children in the arrays: inside a contenteditable host,
-  // inside a <label>.
+  // Inherited, parents before children in the arrays: inside a contenteditable host.
   const editable = new Uint8Array(count);
-  const inLabel = new Uint8Array(count);
   const kept: { i: number; tag: string; visible: boolean; interactive: boolean; explicitRole: string }[] = [];
   for (let i = 0; i < count; i++) {
     const parent = parentIndex[i] ?? -1;
@@ -137,7 +137,6 @@ export function buildPageModel(
     const ce = attr(i, 'contenteditable')?.toLowerCase();
     const ownEditable = ce !== undefined && ce !== 'false';
     editable[i] = ownEditable || (inherited && ce !== 'false') ? 1 : 0;
-    inLabel[i] = (parent >= 0 && inLabel[parent] === 1) || tag === 'label' ? 1 : 0;
 
     const layoutIndex = layoutOf[i] ?? -1;
     let visible = false;
@@ -162,9 +161,13 @@ export function buildPageModel(
   const ax = typeof source === 'function' ? source(wanted) : source;
   for (const node of ax.nodes) {
     const id = node.backendDOMNodeId;
-    if (node.ignored || id === undefined || !wanted.has(id) || axByNode.has(id)) continue;
-    axByNode.set(id, node);
+    if (id === undefined || !wanted.has(id)) continue;
+    // A node may appear twice (an ignored copy and the real one): the real one wins.
+    const seen = axByNode.get(id);
+    if (!seen || (seen.ignored && !node.ignored)) axByNode.set(id, node);
   }
+  const names = new DomNames(dom, layoutOf, tagOf);
+  const treeRead = (ax.total ?? ax.nodes.length) > 0;
   const inputValue = new Map<number, string>();
   dom.inputValue.index.forEach((nodeIndex, k) => inputValue.set(nodeIndex, str(dom.inputValue.value[k])));
   // Direct text of the kept elements, from their text children (the "all" filter's text).
@@ -181,28 +184,21 @@ export function buildPageModel(
   }
 
   const elements = kept.map(({ i, tag, visible, interactive, explicitRole }) => {
-    // Every attribute only when asked for (the audit); the snapshot needs two, looked up.
-    let attrs = NO_ATTRIBUTES;
-    if (options.attributes) {
-      const all = new Map<string, string>();
-      const end = attributeStart[i + 1] ?? 0;
-      for (let k = attributeStart[i] ?? 0; k + 1 < end; k += 2) all.set(str(attributes[k]).toLowerCase(), str(attributes[k + 1]));
-      attrs = all;
-    }
     const type = (attr(i, 'type') ?? 'text').toLowerCase();
     const id = backendNodeId[i] ?? 0;
-    const axNode = axByNode.get(id);
+    const found = axByNode.get(id);
+    // Ignored by the accessibility tree, or missing from it (inert, or a frame read without
+    // its tree): the name is computed from the DOM, as the tree would have computed it.
+    const axNode = found?.ignored ? undefined : found;
     const role = axString(axNode?.role) || explicitRole || (tag === 'input' ? (INPUT_ROLES[type] ?? 'textbox') : (IMPLICIT_ROLES[tag] ?? 'generic'));
     const element: PageElement = {
       index: i,
       backendNodeId: id,
       role,
-      name: axString(axNode?.name),
+      name: axNode ? axString(axNode.name) : names.of(i, tag, role, type),
       tag,
       visible,
       interactive,
-      attributes: attrs,
-      insideLabel: inLabel[i] === 1 && tag !== 'label',
     };
     const layoutIndex = layoutOf[i] ?? -1;
     if (layoutIndex >= 0) {
@@ -220,14 +216,14 @@ export function buildPageModel(
     }
     const text = ownText.get(i);
     if (text) element.text = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+    // Ignored, or left out of a tree that was read (inert content, for one).
+    if (found ? found.ignored : treeRead) element.hidden = true;
     return element;
   });
   return { elements, domNodes: count, axNodes: ax.total ?? ax.nodes.length };
 }
 
 const ATTRIBUTES_READ = new Set(['contenteditable', 'role', 'href', 'type']);
-
-const NO_ATTRIBUTES: ReadonlyMap<string, string> = new Map();
 
 function firstToken(value: string | undefined): string {
   if (!value) return '';
@@ -248,14 +244,15 @@ export interface FlattenStats {
   truncated: boolean;
 }
 
-/** The snapshot's node list: the elements the filter selects, in document order. */
+/** What a snapshot with this filter keeps: rendered elements, interactive ones or all but the document's containers. */
+export const keptBy =
+  (filter: SnapshotFilter) =>
+  (e: ElementSummary): boolean =>
+    e.visible && (filter === 'interactive' ? e.interactive : !SKIPPED_IN_ALL.has(e.tag));
+
+/** One document's node list: the elements the filter selects, in document order (frames: frame-tree.ts). */
 export function flattenPage(dom: DomTables, ax: AXSource, filter: SnapshotFilter, maxNodes: number): { nodes: FlatNode[]; stats: FlattenStats } {
-  const model = buildPageModel(
-    dom,
-    ax,
-    (e) => e.visible && (filter === 'interactive' ? e.interactive : !SKIPPED_IN_ALL.has(e.tag)),
-    { ownText: filter === 'all' },
-  );
+  const model = buildPageModel(dom, ax, keptBy(filter), { ownText: filter === 'all' });
   const nodes: FlatNode[] = [];
   let matched = 0;
   for (const element of model.elements) {
@@ -265,7 +262,7 @@ export function flattenPage(dom: DomTables, ax: AXSource, filter: SnapshotFilter
   return { nodes, stats: { domNodes: model.domNodes, axNodes: model.axNodes, matched, truncated: matched > nodes.length } };
 }
 
-function toFlatNode(element: PageElement, filter: SnapshotFilter): FlatNode {
+export function toFlatNode(element: PageElement, filter: SnapshotFilter): FlatNode {
   const node: FlatNode = { backendNodeId: element.backendNodeId, role: element.role, name: element.name, tag: element.tag };
   if (element.value !== undefined) node.value = element.value;
   if (element.bbox) node.bbox = element.bbox;
@@ -273,5 +270,6 @@ function toFlatNode(element: PageElement, filter: SnapshotFilter): FlatNode {
   if (element.disabled) node.disabled = true;
   if (element.expanded !== undefined) node.expanded = element.expanded;
   if (filter === 'all' && !element.name && element.text) node.text = element.text;
+  if (element.hidden) node.hidden = true;
   return node;
 }

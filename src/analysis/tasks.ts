@@ -1,23 +1,15 @@
 // The analysis tasks, as plain functions of their input: the pool's worker runs them, and
 // the benchmark runs the same code inline for comparison.
-import { scanAXTree } from './ax-scan.js';
-import { auditPage, type AuditFinding, type PageEvents } from './audit.js';
+import { auditFindings, type AuditFinding, type FrameRun, type PageEvents } from './audit.js';
 import { diffSnapshots, type DiffNode, type SnapshotDiff } from './diff.js';
-import { scanDomSnapshot } from './dom-scan.js';
 import { toColumns, type FlatColumns } from './flat-columns.js';
-import { flattenPage, type FlattenStats, type SnapshotFilter } from './page-model.js';
+import { flattenFrames, type SessionRead } from './frame-tree.js';
+import type { FlattenStats, SnapshotFilter } from './page-model.js';
 import type { VisualDiff } from './visual.js';
 
-/**
- * CDP responses arrive as the raw bytes of their WebSocket frame (`{"id":N,"result":{…}}`),
- * transferred to the worker unparsed: a 5,000-element page is ~12 MB of JSON whose parse
- * would otherwise hold the main thread for over 100 ms.
- */
-export type RawCdpResponse = Uint8Array;
-
 export type AnalysisTask =
-  | { kind: 'flatten'; dom: RawCdpResponse; ax: RawCdpResponse; filter: SnapshotFilter; maxNodes: number }
-  | { kind: 'audit'; dom: RawCdpResponse; ax: RawCdpResponse; events: PageEvents }
+  | { kind: 'flatten'; sessions: SessionRead[]; filter: SnapshotFilter; maxNodes: number }
+  | { kind: 'audit'; runs: FrameRun[]; events: PageEvents }
   | { kind: 'diff'; before: DiffNode[]; after: DiffNode[] }
   | { kind: 'visualDiff'; a: Uint8Array; b: Uint8Array; threshold: number; diffImage: boolean; names: [string, string] };
 
@@ -28,25 +20,22 @@ export interface InputError {
 
 export interface TaskResults {
   /** The nodes as columns (see flat-columns.ts): cheap for the main thread to receive. */
-  flatten: { columns: FlatColumns; stats: FlattenStats & { flattenMs: number } };
+  flatten: { columns: FlatColumns; frameIds: string[]; stats: FlattenStats & { flattenMs: number } };
   audit: { findings: AuditFinding[] };
   diff: SnapshotDiff;
   visualDiff: VisualDiff;
 }
 export type TaskResult<K extends AnalysisTask['kind']> = TaskResults[K] | InputError;
 
-/** The accessibility tree, read for just the elements the page model keeps. */
-const axReader = (bytes: RawCdpResponse) => (wanted: ReadonlySet<number>) => scanAXTree(bytes, wanted);
-
 export async function runTask(task: AnalysisTask): Promise<TaskResult<AnalysisTask['kind']>> {
   switch (task.kind) {
     case 'flatten': {
       const started = performance.now();
-      const { nodes, stats } = flattenPage(scanDomSnapshot(task.dom), axReader(task.ax), task.filter, task.maxNodes);
-      return { columns: toColumns(nodes), stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
+      const { nodes, frameOf, frameIds, stats } = flattenFrames(task.sessions, task.filter, task.maxNodes);
+      return { columns: toColumns(nodes, frameOf), frameIds, stats: { ...stats, flattenMs: Math.round((performance.now() - started) * 10) / 10 } };
     }
     case 'audit':
-      return { findings: auditPage(scanDomSnapshot(task.dom), axReader(task.ax), task.events) };
+      return { findings: auditFindings(task.runs, task.events) };
     case 'diff':
       return diffSnapshots(task.before, task.after);
     case 'visualDiff': {

@@ -1,13 +1,17 @@
 // tab.action: find the element (a snapshot ref's backend node, or a CSS selector), wait until
 // it is attached, visible, enabled and not covered, then act on it with real input events
-// (puppeteer's mouse and keyboard) or, where no input event exists, in the page.
+// (puppeteer's mouse and keyboard) or, where no input event exists, in the page. An element
+// of a frame is handled on its frame's session, its points moved into the top page's.
 import type { KeyInput } from 'puppeteer-core';
 import { ErrorCode, TabvisorError, errorMessage, pageFailed } from '../errors.js';
 import { sleep } from '../wait.js';
+import { frameContext, type FrameContext } from './frame-context.js';
+import type { FrameInfo } from './page-read.js';
 import type { TabHandle } from './tab.js';
 
 export type ActionName = 'click' | 'type' | 'fill' | 'press' | 'hover' | 'select' | 'scroll' | 'focus';
-export type ActionTarget = { ref: string; backendNodeId: number } | { selector: string };
+/** A ref's element (in the top document, or in `frame`), or a CSS selector of the top document. */
+export type ActionTarget = { ref: string; backendNodeId: number; frame?: FrameInfo } | { selector: string };
 
 export interface ActionRequest {
   action: ActionName;
@@ -37,7 +41,9 @@ const STATE_FN = `function () {
 
 // In the page: what the pointer would hit at (x, y); an element or its own label counts.
 const HIT_FN = `function (x, y) {
-  let hit = document.elementFromPoint(x, y);
+  // From the element's own tree: a closed shadow root answers only for itself.
+  const root = this.getRootNode();
+  let hit = (typeof root.elementFromPoint === 'function' ? root : document).elementFromPoint(x, y);
   while (hit && hit.shadowRoot) { const inner = hit.shadowRoot.elementFromPoint(x, y); if (!inner || inner === hit) break; hit = inner; }
   if (!hit || hit === this || this.contains(hit) || (hit.closest && hit.closest('label') && hit.closest('label').control === this)) return null;
   const id = hit.id ? '#' + hit.id : '';
@@ -89,19 +95,23 @@ const INTO_VIEW_FN = `function () { this.scrollIntoView({ block: 'center', inlin
 export interface Located {
   objectId: string;
   label: string;
+  ctx: FrameContext;
 }
 
 export async function performAction(tab: TabHandle, request: ActionRequest, signal: AbortSignal): Promise<{ ok: true; url: string; navigated: boolean }> {
   const { action, target } = request;
   if (NEEDS_TARGET.has(action) && !target) throw invalid('params.ref', 'a ref or a selector', `${action} needs a ref or a selector`);
   const deadline = performance.now() + request.timeoutMs;
+  const frame = target && 'ref' in target ? target.frame : undefined;
+  const ctx = await frameContext(tab, frame).catch(() => null);
+  if (!ctx) throw staleRef((target as { ref: string }).ref);
   const navigation = FOLLOWS_NAVIGATION.has(action) ? tab.watchNavigation() : null;
   try {
     try {
-      await act(tab, request, deadline, signal);
+      await act(tab, ctx, request, deadline, signal);
     } finally {
       // Fails only when the page went away or navigated, and its handles went with it.
-      await tab.cdp.send('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => {});
+      await ctx.send('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => {});
     }
     const navigated = navigation ? await navigation.settle(Math.max(0, deadline - performance.now())) : false;
     return { ok: true, url: tab.page.url(), navigated };
@@ -110,7 +120,7 @@ export async function performAction(tab: TabHandle, request: ActionRequest, sign
   }
 }
 
-async function act(tab: TabHandle, request: ActionRequest, deadline: number, signal: AbortSignal): Promise<void> {
+async function act(tab: TabHandle, ctx: FrameContext, request: ActionRequest, deadline: number, signal: AbortSignal): Promise<void> {
   const { action, target } = request;
   const page = tab.page;
   const needText = () => {
@@ -121,23 +131,23 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
   switch (action) {
     case 'click':
     case 'hover': {
-      const el = await locate(tab, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: action === 'click' });
-      const point = await clickablePoint(tab, el, request.timeoutMs, deadline, signal);
+      const el = await locate(ctx, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: action === 'click' });
+      const point = await clickablePoint(el, request.timeoutMs, deadline, signal);
       if (action === 'click') await page.mouse.click(point.x, point.y);
       else await page.mouse.move(point.x, point.y);
       return;
     }
     case 'focus': {
-      const el = await locate(tab, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: true });
-      if (!(await call<boolean>(tab, el, FOCUS_FN))) throw failed(`${el.label} cannot take focus`);
+      const el = await locate(ctx, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: true });
+      if (!(await call<boolean>(el, FOCUS_FN))) throw failed(`${el.label} cannot take focus`);
       return;
     }
     case 'fill': {
       const text = needText();
-      const el = await locate(tab, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: true });
-      const mode = await call<string>(tab, el, FILL_FN);
+      const el = await locate(ctx, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: true });
+      const mode = await call<string>(el, FILL_FN);
       if (mode === 'set') {
-        if (!(await call<boolean>(tab, el, SET_VALUE_FN, [text]))) throw failed(`${el.label} did not accept the value ${JSON.stringify(text)}`);
+        if (!(await call<boolean>(el, SET_VALUE_FN, [text]))) throw failed(`${el.label} did not accept the value ${JSON.stringify(text)}`);
       } else if (mode === 'insert') {
         if (text) await tab.cdp.send('Input.insertText', { text });
         else await page.keyboard.press('Delete');
@@ -149,8 +159,8 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
     case 'type': {
       const text = needText();
       if (target) {
-        const el = await locate(tab, target, deadline, request.timeoutMs, signal, { enabled: true });
-        if (!(await call<boolean>(tab, el, FOCUS_FN))) throw failed(`${el.label} cannot take focus`);
+        const el = await locate(ctx, target, deadline, request.timeoutMs, signal, { enabled: true });
+        if (!(await call<boolean>(el, FOCUS_FN))) throw failed(`${el.label} cannot take focus`);
       }
       await page.keyboard.type(text);
       return;
@@ -160,8 +170,8 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
       if (!key) throw invalid('params.key', 'a key such as "Enter" or "Control+A"', 'press needs a key');
       const keys = key.split('+').filter(Boolean) as KeyInput[];
       if (target) {
-        const el = await locate(tab, target, deadline, request.timeoutMs, signal, { enabled: true });
-        if (!(await call<boolean>(tab, el, FOCUS_FN))) throw failed(`${el.label} cannot take focus`);
+        const el = await locate(ctx, target, deadline, request.timeoutMs, signal, { enabled: true });
+        if (!(await call<boolean>(el, FOCUS_FN))) throw failed(`${el.label} cannot take focus`);
       }
       const modifiers = keys.slice(0, -1);
       try {
@@ -179,15 +189,15 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
     case 'select': {
       const wanted = request.value ?? request.text;
       if (wanted === undefined) throw invalid('params.value', 'an option value or label', 'select needs a value');
-      const el = await locate(tab, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: true });
-      const outcome = await call<{ error?: string }>(tab, el, SELECT_FN, [wanted]);
+      const el = await locate(ctx, target as ActionTarget, deadline, request.timeoutMs, signal, { enabled: true });
+      const outcome = await call<{ error?: string }>(el, SELECT_FN, [wanted]);
       if (outcome.error) throw failed(`${el.label}: ${outcome.error}`);
       return;
     }
     case 'scroll': {
       if (target) {
-        const el = await locate(tab, target, deadline, request.timeoutMs, signal, { enabled: false });
-        await call(tab, el, INTO_VIEW_FN);
+        const el = await locate(ctx, target, deadline, request.timeoutMs, signal, { enabled: false });
+        await call(el, INTO_VIEW_FN);
         return;
       }
       const how = request.value ?? 'down';
@@ -200,10 +210,20 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
         : Number.isFinite(pixels) ? `scrollBy(0, ${pixels})`
         : null;
       if (!expression) throw invalid('params.value', '"down", "up", "top", "bottom" or a number of pixels', `cannot scroll ${JSON.stringify(how)}`);
-      await tab.cdp.send('Runtime.evaluate', { expression });
+      await ctx.send('Runtime.evaluate', { expression });
       return;
     }
   }
+}
+
+/**
+ * The element in whichever frame it lives (see `locate`), for callers outside an action (upload,
+ * evaluate on a ref). Its handles are in `GROUP` on `el.ctx`: release them there.
+ */
+export async function locateOnPage(tab: TabHandle, target: ActionTarget, deadline: number, timeoutMs: number, signal: AbortSignal, want: { enabled: boolean; visible?: boolean }): Promise<Located> {
+  const ctx = await frameContext(tab, 'ref' in target ? target.frame : undefined).catch(() => null);
+  if (!ctx) throw staleRef((target as { ref: string }).ref);
+  return locate(ctx, target, deadline, timeoutMs, signal, want);
 }
 
 /**
@@ -211,19 +231,19 @@ async function act(tab: TabHandle, request: ActionRequest, deadline: number, sig
  * resolves is -32000 at once; a selector matching nothing yet, or an element not ready yet,
  * is retried until the deadline (-32003).
  */
-export async function locate(tab: TabHandle, target: ActionTarget, deadline: number, timeoutMs: number, signal: AbortSignal, want: { enabled: boolean; visible?: boolean }): Promise<Located> {
+async function locate(ctx: FrameContext, target: ActionTarget, deadline: number, timeoutMs: number, signal: AbortSignal, want: { enabled: boolean; visible?: boolean }): Promise<Located> {
   const label = 'ref' in target ? `element ${target.ref}` : `element ${JSON.stringify(target.selector)}`;
   let why = 'not attached';
   for (let attempt = 0; ; attempt++) {
     signal.throwIfAborted();
-    const objectId = await resolve(tab, target);
+    const objectId = await resolve(ctx, target);
     if (objectId) {
-      const state = await tab.cdp
-        .send('Runtime.callFunctionOn', { functionDeclaration: STATE_FN, objectId, returnByValue: true })
+      const state = await ctx
+        .send<{ result: { value: unknown } }>('Runtime.callFunctionOn', { functionDeclaration: STATE_FN, objectId, returnByValue: true })
         .then(({ result }) => result.value as { connected: boolean; visible?: boolean; enabled?: boolean });
       if (!state.connected && 'ref' in target) throw staleRef(target.ref);
       why = !state.connected ? 'not attached' : !state.visible && want.visible !== false ? 'not visible' : want.enabled && !state.enabled ? 'disabled' : '';
-      if (!why) return { objectId, label };
+      if (!why) return { objectId, label, ctx };
     }
     const left = deadline - performance.now();
     if (left <= 0) throw new TabvisorError(ErrorCode.Timeout, `${label} is ${why}: gave up after ${timeoutMs} ms`, { timeoutMs, reason: why });
@@ -231,10 +251,10 @@ export async function locate(tab: TabHandle, target: ActionTarget, deadline: num
   }
 }
 
-async function resolve(tab: TabHandle, target: ActionTarget): Promise<string | null> {
+async function resolve(ctx: FrameContext, target: ActionTarget): Promise<string | null> {
   if ('ref' in target) {
     try {
-      const { object } = await tab.cdp.send('DOM.resolveNode', { backendNodeId: target.backendNodeId, objectGroup: GROUP });
+      const { object } = await ctx.send<{ object: { objectId?: string } }>('DOM.resolveNode', { backendNodeId: target.backendNodeId, objectGroup: GROUP });
       if (!object.objectId) throw staleRef(target.ref);
       return object.objectId;
     } catch (error) {
@@ -242,7 +262,7 @@ async function resolve(tab: TabHandle, target: ActionTarget): Promise<string | n
       throw staleRef(target.ref);
     }
   }
-  const { result, exceptionDetails } = await tab.cdp.send('Runtime.evaluate', {
+  const { result, exceptionDetails } = await ctx.send<{ result: { subtype?: string; objectId?: string }; exceptionDetails?: { text: string; exception?: { description?: string } } }>('Runtime.evaluate', {
     expression: `document.querySelector(${JSON.stringify(target.selector)})`,
     objectGroup: GROUP,
   });
@@ -252,20 +272,29 @@ async function resolve(tab: TabHandle, target: ActionTarget): Promise<string | n
   return result.subtype === 'null' || !result.objectId ? null : result.objectId;
 }
 
-/** The centre of the element's first visible box, scrolled into view and not covered. */
-async function clickablePoint(tab: TabHandle, el: Located, timeoutMs: number, deadline: number, signal: AbortSignal): Promise<{ x: number; y: number }> {
+/** The centre of the element's first visible box, scrolled into view and not covered, in the top viewport. */
+async function clickablePoint(el: Located, timeoutMs: number, deadline: number, signal: AbortSignal): Promise<{ x: number; y: number }> {
   let covering = '';
+  let previous: { x: number; y: number } | undefined;
   for (let attempt = 0; ; attempt++) {
     signal.throwIfAborted();
-    await call(tab, el, INTO_VIEW_FN);
-    const { quads } = await tab.cdp.send('DOM.getContentQuads', { objectId: el.objectId }).catch(() => ({ quads: [] as number[][] }));
+    await call(el, INTO_VIEW_FN);
+    const { quads } = await el.ctx.send<{ quads: number[][] }>('DOM.getContentQuads', { objectId: el.objectId }).catch(() => ({ quads: [] as number[][] }));
     const quad = quads.find((q) => area(q) > 0.5);
     if (quad) {
+      // Quads are in the session's viewport: the element's own frame hit-tests in its viewport,
+      // the mouse goes to the top one.
       const x = (quad[0]! + quad[2]! + quad[4]! + quad[6]!) / 4;
       const y = (quad[1]! + quad[3]! + quad[5]! + quad[7]!) / 4;
-      const hit = await call<string | null>(tab, el, HIT_FN, [x, y]);
-      if (hit === null) return { x, y };
-      covering = `covered by ${hit}`;
+      const { page, frame } = await el.ctx.offsets();
+      const hit = await call<string | null>(el, HIT_FN, [x - frame.x, y - frame.y]);
+      const point = { x: x + page.x, y: y + page.y };
+      // Scrolling an iframe's element into view scrolls the frames around it from another
+      // process, a frame or so later: a point counts once two reads agree.
+      const settled = !el.ctx.framed || (previous?.x === point.x && previous.y === point.y);
+      previous = point;
+      if (hit === null && settled) return point;
+      covering = hit === null ? 'still moving' : `covered by ${hit}`;
     } else {
       covering = 'without a visible box';
     }
@@ -276,8 +305,8 @@ async function clickablePoint(tab: TabHandle, el: Located, timeoutMs: number, de
   }
 }
 
-export async function call<T = unknown>(tab: TabHandle, el: Located, fn: string, args: unknown[] = []): Promise<T> {
-  const { result, exceptionDetails } = await tab.cdp.send('Runtime.callFunctionOn', {
+export async function call<T = unknown>(el: Located, fn: string, args: unknown[] = []): Promise<T> {
+  const { result, exceptionDetails } = await el.ctx.send<{ result: { value: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } }>('Runtime.callFunctionOn', {
     functionDeclaration: fn,
     objectId: el.objectId,
     arguments: args.map((value) => ({ value })),

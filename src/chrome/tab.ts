@@ -6,6 +6,7 @@ import { CAPTURED_STYLES } from '../analysis/page-model.js';
 import { abortable, waitAtMost } from '../wait.js';
 import { DialogGuard, type DialogSettings } from './dialogs.js';
 import { PageLog } from './page-log.js';
+import { readFrames, type FramesRead } from './page-read.js';
 import { RawCdp } from './raw-cdp.js';
 
 export interface TabSignals {
@@ -62,6 +63,8 @@ export class TabHandle extends EventEmitter<TabSignals> {
   /** Its JavaScript dialogs: answered by policy, or held for tab.dialog. */
   readonly dialogs: DialogGuard;
   private raw: Promise<RawCdp> | null = null;
+  /** Numbers the out-of-process iframe sessions of this page, never reused (see RawCdp). */
+  private sessionSlots = 0;
 
   private constructor(
     readonly tabId: string,
@@ -124,28 +127,35 @@ export class TabHandle extends EventEmitter<TabSignals> {
     }
   }
 
-  /** The page's own DevTools connection, opened on first use (see RawCdp). */
-  private async rawConnection(): Promise<RawCdp> {
+  /**
+   * The page's own DevTools connection, opened on first use (see RawCdp), attached to the
+   * page's out-of-process iframes.
+   */
+  async rawConnection(): Promise<RawCdp> {
     if (this.raw) {
       const current = await this.raw.catch(() => null);
       if (current?.open) return current;
     }
-    this.raw = RawCdp.connect(this.rawEndpoint);
+    this.raw = RawCdp.connect(this.rawEndpoint, undefined, () => ++this.sessionSlots).then(async (raw) => {
+      try {
+        await raw.attachFrames();
+        return raw;
+      } catch (error) {
+        raw.close();
+        throw error;
+      }
+    });
     return this.raw;
   }
 
   /**
-   * The page as Chrome sees it, unparsed: its DOM with layout (DOMSnapshot) and its
-   * accessibility tree, for the analysis pool to join and flatten.
+   * The page and its frames as Chrome sees them, unparsed: their DOM with layout
+   * (DOMSnapshot) and accessibility trees, for the analysis pool to join and flatten.
    */
-  async readPage(signal?: AbortSignal): Promise<{ dom: Buffer; ax: Buffer; generation: number }> {
+  async readPage(signal?: AbortSignal): Promise<FramesRead & { generation: number }> {
     const raw = await this.rawConnection();
     const generation = this.documentGeneration;
-    const [dom, ax] = await Promise.all([
-      raw.send('DOMSnapshot.captureSnapshot', { computedStyles: CAPTURED_STYLES, includeDOMRects: false }, signal),
-      raw.send('Accessibility.getFullAXTree', {}, signal),
-    ]);
-    return { dom, ax, generation };
+    return { ...(await readFrames(raw, CAPTURED_STYLES, signal)), generation };
   }
 
   /** Install TITLE_SCRIPT on puppeteer's own session of the page (see TITLE_WORLD). */

@@ -70,6 +70,8 @@ const snapshotNode = z.object({
   disabled: z.literal(true).optional(),
   expanded: z.boolean().optional(),
   text: z.string().optional().describe('filter "all": own text of an element without a name'),
+  frame: z.string().optional().describe('the iframe it is in (see frames); absent in the top document'),
+  hidden: z.literal(true).optional().describe('hidden from assistive technology (aria-hidden, presentational parent); its name is computed from its content'),
 });
 
 const itemError = z.object({ code: z.number().int(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() });
@@ -263,6 +265,7 @@ export const methods = {
       url: z.string(),
       title: z.string(),
       nodes: z.array(snapshotNode),
+      frames: z.array(z.object({ frame: z.string(), url: z.string() })).optional().describe('the iframes read (same-origin and out-of-process), in document order'),
       stats: z.object({
         nodes: z.number().int(),
         matched: z.number().int(),
@@ -525,16 +528,24 @@ export const methods = {
   },
   'analysis.audit': {
     summary:
-      'Findings on the page: images without alt text, controls without an accessible name, form fields without a label, and console errors, uncaught exceptions and failed requests since the last navigation.',
-    params: z.strictObject({ tabId, timeoutMs: pageTimeoutMs }),
+      'Accessibility findings by axe-core in every frame (one per element; kinds image-alt, control-name and input-label for the axe rules that check those, "accessibility" for the others), and console errors, uncaught exceptions and failed requests since the last navigation.',
+    params: z.strictObject({
+      tabId,
+      rules: z.array(z.string().min(1).max(100)).min(1).max(200).optional().describe('axe-core rule ids to run (only these)'),
+      tags: z.array(z.string().min(1).max(100)).min(1).max(50).optional().describe('axe-core tags whose rules run; default wcag2a, wcag2aa, wcag21a, wcag21aa, wcag22aa'),
+      timeoutMs: pageTimeoutMs,
+    }),
     result: z.object({
       url: z.string(),
       findings: z.array(
         z.object({
-          kind: z.enum(['image-alt', 'control-name', 'input-label', 'console-error', 'page-error', 'failed-request']),
-          severity: z.enum(['error', 'warning']),
+          kind: z.enum(['image-alt', 'control-name', 'input-label', 'accessibility', 'audit-error', 'console-error', 'page-error', 'failed-request']),
+          severity: z.enum(['error', 'warning']).describe('error: axe impact critical or serious'),
           ref: ref.optional(),
           message: z.string(),
+          rule: z.string().optional().describe('axe-core rule id'),
+          impact: z.enum(['minor', 'moderate', 'serious', 'critical']).optional(),
+          helpUrl: z.string().optional(),
         }),
       ),
     }),

@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PaperFormat } from 'puppeteer-core';
 import { ErrorCode, TabvisorError, capacity, errorMessage, pageFailed, timedOut, unavailable } from '../errors.js';
-import { GROUP, call, locate } from '../chrome/actions.js';
+import { GROUP, call, locateOnPage, type Located } from '../chrome/actions.js';
 import type { DialogPolicy } from '../chrome/dialogs.js';
 import type { DownloadRecord } from '../chrome/downloads.js';
 import type { ChromeInstance } from '../chrome/instance.js';
@@ -95,11 +95,12 @@ export class AgentPages {
     return this.pages.onTab(tabId, signal, 'evaluate', async (handle, bounded) => {
       const common = { awaitPromise: true, returnByValue: true, userGesture: true } as const;
       let reply;
+      let el: Located | null = null;
       try {
         if (params.ref !== undefined) {
           const target = this.pages.target(tabId, handle, params);
-          const el = await locate(handle, target!, performance.now(), 0, bounded, { enabled: false, visible: false });
-          reply = await handle.cdp.send('Runtime.callFunctionOn', {
+          el = await locateOnPage(handle, target!, performance.now(), 0, bounded, { enabled: false, visible: false });
+          reply = await el.ctx.send<{ result: { type: string; subtype?: string; value?: unknown }; exceptionDetails?: { text: string; exception?: { description?: string } } }>('Runtime.callFunctionOn', {
             ...common,
             functionDeclaration: params.function as string,
             objectId: el.objectId,
@@ -110,7 +111,7 @@ export class AgentPages {
           reply = await handle.cdp.send('Runtime.evaluate', { ...common, expression, timeout: params.timeoutMs });
         }
       } finally {
-        await handle.cdp.send('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => {}); // gone with its page
+        await releaseGroup(handle, el);
       }
       const { result, exceptionDetails } = reply;
       if (exceptionDetails) {
@@ -149,10 +150,11 @@ export class AgentPages {
     const chrome = this.chromeOfTab(tabId);
     return this.pages.onTab(tabId, signal, 'upload', async (handle, bounded) => {
       const target = this.pages.target(tabId, handle, params);
+      let el: Located | null = null;
       try {
         // File inputs are often hidden behind a styled label: visibility is not required.
-        const el = await locate(handle, target!, performance.now() + params.timeoutMs, params.timeoutMs, bounded, { enabled: true, visible: false });
-        const kind = await call<{ multiple: boolean } | string>(handle, el, IS_FILE_INPUT);
+        el = await locateOnPage(handle, target!, performance.now() + params.timeoutMs, params.timeoutMs, bounded, { enabled: true, visible: false });
+        const kind = await call<{ multiple: boolean } | string>(el, IS_FILE_INPUT);
         if (typeof kind === 'string') throw pageFailed(`${el.label} is an ${kind}, not an <input type=file>`, { cause: `not a file input: ${kind}` });
         if (!kind.multiple && params.files.length > 1) {
           throw new TabvisorError(ErrorCode.InvalidParams, `invalid params: ${el.label} takes one file (no multiple attribute)`, { path: 'params.files', expected: 'at most 1 item' });
@@ -166,10 +168,10 @@ export class AgentPages {
           await writeFile(join(dir, file.name), data);
           files.push({ name: file.name, bytes: data.length });
         }
-        await handle.cdp.send('DOM.setFileInputFiles', { files: params.files.map((f) => join(dir, f.name)), objectId: el.objectId });
+        await el.ctx.send('DOM.setFileInputFiles', { files: params.files.map((f) => join(dir, f.name)), objectId: el.objectId });
         return { ok: true as const, files };
       } finally {
-        await handle.cdp.send('Runtime.releaseObjectGroup', { objectGroup: GROUP }).catch(() => {}); // gone with its page
+        await releaseGroup(handle, el);
       }
     });
   }
@@ -265,4 +267,12 @@ export class AgentPages {
 /** The newest `limit` entries, oldest first. */
 function newest<T>(entries: T[], limit: number): { entries: T[]; truncated: boolean } {
   return { entries: entries.slice(-limit).map((e) => ({ ...e })), truncated: entries.length > limit };
+}
+
+/** Release the handles a call made, on the page's session and the element's frame's. */
+async function releaseGroup(handle: TabHandle, el: Located | null): Promise<void> {
+  const release = { objectGroup: GROUP };
+  // Each fails only when its page or frame went away, and the handles with it.
+  await handle.cdp.send('Runtime.releaseObjectGroup', release).catch(() => {});
+  if (el?.ctx.framed) await el.ctx.send('Runtime.releaseObjectGroup', release).catch(() => {});
 }

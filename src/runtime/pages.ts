@@ -2,11 +2,15 @@
 // diffs and audits. Chrome is read over CDP, the heavy lifting runs on the analysis pool, and
 // every call is bounded by its call's signal (client gone, deadline) and its tab (tab down).
 import { EventEmitter } from 'node:events';
+import type { Frame } from 'puppeteer-core';
 import { ErrorCode, TabvisorError, errorMessage, pageFailed, timedOut } from '../errors.js';
 import type { AnalysisPool } from '../analysis/pool.js';
 import type { SnapshotFilter } from '../analysis/page-model.js';
 import type { SnapshotDiff } from '../analysis/diff.js';
 import { performAction, type ActionName, type ActionTarget } from '../chrome/actions.js';
+import type { SessionRead } from '../analysis/frame-tree.js';
+import { axeSelection, runAxe } from '../chrome/axe.js';
+import { listFrames, type FrameInfo } from '../chrome/page-read.js';
 import { transferable } from '../chrome/raw-cdp.js';
 import type { TabHandle, WaitUntil } from '../chrome/tab.js';
 import { imageSize } from '../analysis/image-size.js';
@@ -81,17 +85,21 @@ export class PageService {
         // A document committed while the page was read (or flattened, below): its refs would
         // be stale at once, so read the new one.
         if (handle.documentGeneration !== read.generation && attempt < 2) continue;
-        const { columns, stats } = await this.pool.run(
-          { kind: 'flatten', dom: read.dom, ax: read.ax, filter: options.filter, maxNodes: options.maxNodes },
-          { signal: bounded, transfer: [read.dom.buffer, read.ax.buffer] },
+        const { columns, frameIds, stats } = await this.pool.run(
+          { kind: 'flatten', sessions: read.sessions, filter: options.filter, maxNodes: options.maxNodes },
+          { signal: bounded, transfer: read.transfer },
         );
         if (handle.documentGeneration !== read.generation && attempt < 2) continue;
-        const record = this.refs.record(tabId, handle, read.generation, options.filter, columns);
+        const byId = new Map(read.frames.map((f) => [f.frameId, f]));
+        const frames = frameIds.map((id) => byId.get(id) as FrameInfo);
+        const record = this.refs.record(tabId, handle, read.generation, options.filter, columns, frames);
         return {
           snapshotId: record.snapshotId,
           url: handle.page.url(),
           title,
           nodes: record.nodes,
+          // The iframes read, by their short names: what a node's `frame` says.
+          frames: read.frames.slice(1).map((f) => ({ frame: this.refs.frameName(tabId, handle, read.generation, f.frameId), url: f.url })),
           stats: { ...stats, nodes: record.nodes.length, captureMs: round1(captureMs), totalMs: round1(performance.now() - started) },
         };
       }
@@ -117,7 +125,7 @@ export class PageService {
 
   /** The element a call names by ref (of the tab's recent snapshots) or selector, if any. */
   target(tabId: string, handle: TabHandle, by: { ref?: string; selector?: string }): ActionTarget | null {
-    if (by.ref !== undefined) return { ref: by.ref, backendNodeId: this.refs.backendNode(tabId, handle, by.ref) };
+    if (by.ref !== undefined) return { ref: by.ref, ...this.refs.target(tabId, handle, by.ref) };
     if (by.selector !== undefined) return { selector: by.selector };
     return null;
   }
@@ -142,7 +150,20 @@ export class PageService {
         returnByValue: true,
       });
       if (exceptionDetails) throw pageFailed('reading the page text failed', { cause: exceptionDetails.text });
-      const [url, title, text] = result.value as [string, string, string];
+      const [url, title, top] = result.value as [string, string, string];
+      // Then each rendered frame's text (same-origin and out-of-process), in document order.
+      const frames: Frame[] = [];
+      const walk = (frame: Frame) => frame.childFrames().forEach((child) => (frames.push(child), walk(child)));
+      walk(handle.page.mainFrame());
+      const texts = await Promise.all(
+        frames.map((frame) =>
+          frame
+            // A frame whose <iframe> is not rendered has no viewport: it shows no text.
+            .evaluate(`innerWidth && innerHeight ? ((document.body || document.documentElement)?.innerText ?? '') : ''`)
+            .then((t) => (typeof t === 'string' ? t : ''), () => ''), // a frame that went away meanwhile has no text
+        ),
+      );
+      const text = [top, ...texts.filter((t) => t.trim())].join('\n\n');
       return { url, title, text: text.slice(0, options.maxChars), truncated: text.length > options.maxChars, length: text.length };
     });
   }
@@ -200,14 +221,31 @@ export class PageService {
     return diffPng ? { ...rest, diffPng: Buffer.from(diffPng.buffer, diffPng.byteOffset, diffPng.byteLength).toString('base64') } : rest;
   }
 
-  async audit(tabId: string, signal: AbortSignal) {
+  async audit(tabId: string, params: { rules?: string[]; tags?: string[] }, signal: AbortSignal) {
+    const selection = axeSelection(params);
     return this.onTab(tabId, signal, 'audit', async (handle, bounded) => {
-      const read = await this.read(handle, bounded);
+      const raw = await handle.rawConnection();
+      const generation = handle.documentGeneration;
+      const frames = await listFrames(raw, bounded);
+      const audits = await runAxe(raw, frames, selection, bounded);
       const events = handle.events.forAudit();
-      const { findings } = await this.pool.run({ kind: 'audit', dom: read.dom, ax: read.ax, events }, { signal: bounded, transfer: [read.dom.buffer, read.ax.buffer] });
+      const transfer: ArrayBuffer[] = [];
+      const runs = audits.map(({ frame, result, error }) => {
+        const bytes = result ? transferable(result) : null;
+        if (bytes) transfer.push(bytes.buffer);
+        return { url: frame.url, result: bytes, ...(error ? { error } : {}) };
+      });
+      const { findings } = await this.pool.run({ kind: 'audit', runs, events }, { signal: bounded, transfer });
+      const top = frames[0]?.frameId;
       return {
         url: handle.page.url(),
-        findings: findings.map(({ backendNodeId, ...finding }) => (backendNodeId === undefined ? finding : { ...finding, ref: this.refs.refOf(tabId, handle, read.generation, backendNodeId) })),
+        findings: findings.map(({ element, ...finding }) => {
+          const audit = element && audits[element.frame];
+          const id = element && audit?.backendNodeIds[element.index];
+          if (!audit || !id || handle.documentGeneration !== generation) return finding;
+          const frame = audit.frame.frameId === top ? undefined : audit.frame;
+          return { ...finding, ref: this.refs.refOf(tabId, handle, generation, id, frame) };
+        }),
       };
     });
   }
@@ -231,10 +269,17 @@ export class PageService {
     });
   }
 
-  /** The page's DOM and accessibility tree as transferable bytes (parsed on the pool). */
+  /** The DOM and accessibility trees of the page and its frames as transferable bytes (parsed on the pool). */
   private async read(handle: TabHandle, signal: AbortSignal) {
-    const { dom, ax, generation } = await handle.readPage(signal);
-    return { dom: transferable(dom), ax: transferable(ax), generation };
+    const { sessions, frames, generation } = await handle.readPage(signal);
+    const transfer: ArrayBuffer[] = [];
+    const bytes = (b: Buffer) => {
+      const t = transferable(b);
+      transfer.push(t.buffer);
+      return t;
+    };
+    const read: SessionRead[] = sessions.map((s) => ({ ...s, dom: bytes(s.dom), ax: s.ax.map((a) => ({ ...a, tree: bytes(a.tree) })) }));
+    return { sessions: read, frames, generation, transfer };
   }
 
 }

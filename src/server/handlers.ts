@@ -215,9 +215,9 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       if (params.tabId) ownedTab(params.tabId, call);
       return runtime.pages.visualDiff(params, call.signal);
     },
-    'analysis.audit': ({ tabId }, call) => {
+    'analysis.audit': ({ tabId, rules, tags }, call) => {
       ownedTab(tabId, call);
-      return runtime.pages.audit(tabId, call.signal);
+      return runtime.pages.audit(tabId, { rules, tags }, call.signal);
     },
     'supervisor.snapshot': () => runtime.snapshot(),
     'events.subscribe': ({ topics, instanceId, since }, call) => {

@@ -1,5 +1,5 @@
 // The page driving surface on real Chrome over a real ws client: snapshots with refs, actions,
-// screenshots, text, diffs, audits and batches.
+// screenshots, text, diffs and batches (audits: audit.test.ts; frames: frames.test.ts).
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rpcError, startHarness, type Harness } from './harness.js';
@@ -245,53 +245,6 @@ describe('screenshots and images', () => {
     const corrupt = await rpcError(h.client.call('analysis.visualDiff', { a, b: Buffer.from('not a png at all').toString('base64') }));
     expect(corrupt).toMatchObject({ code: -32602, data: { path: 'params.b' } });
     expect(await h.client.call('analysis.visualDiff', { a, b: a })).toMatchObject({ diffPixels: 0 });
-    await h.client.call('tab.close', { tabId });
-  });
-});
-
-describe('analysis.audit', () => {
-  it('finds missing alt text, unnamed controls, unlabeled inputs, console errors and failed requests since the last navigation', async () => {
-    const refused = await h.pages.closedPortUrl();
-    const tabId = await openAt(
-      '/audit',
-      `<!doctype html><title>audit</title>
-       <img src="/missing.png"><img src="/missing2.png" alt="">
-       <button id=empty></button><button>Named</button><a href="/x" style="display:inline-block;width:20px;height:20px"></a>
-       <input id=bare><input id=placeheld placeholder="Search"><label>Good <input id=good></label>
-       <script>console.error('boom ' + 42); fetch(${JSON.stringify(refused)}).catch(() => {}); setTimeout(() => { throw new Error('kaput') }, 0)</script>`,
-    );
-    // The failed fetch and the exception arrive after load.
-    let findings: { kind: string; severity: string; ref?: string; message: string }[] = [];
-    for (let i = 0; i < 50; i++) {
-      findings = (await h.client.call('analysis.audit', { tabId })).findings;
-      if (findings.some((f) => f.kind === 'page-error') && findings.filter((f) => f.kind === 'failed-request').length >= 2) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const kinds = findings.map((f) => `${f.kind}:${f.severity}`).sort();
-    expect(kinds).toEqual(
-      [
-        'console-error:error', // boom 42
-        'console-error:error', // the 404 for missing.png
-        'console-error:error', // the 404 for missing2.png
-        'console-error:error', // the refused fetch
-        'control-name:error', // <button id=empty>
-        'control-name:error', // <a href> without text
-        'failed-request:warning', // missing.png
-        'failed-request:warning', // missing2.png
-        'failed-request:warning', // refused fetch
-        'image-alt:error', // missing.png (alt="" is decorative)
-        'input-label:error', // #bare
-        'input-label:warning', // #placeheld, named by its placeholder only
-        'page-error:error', // kaput
-      ].sort(),
-    );
-    expect(findings.find((f) => f.kind === 'page-error')?.message).toContain('kaput');
-    expect(findings.find((f) => f.kind === 'image-alt')?.message).toContain('/missing.png');
-    // Findings on elements carry refs a client can act on.
-    const bare = findings.find((f) => f.kind === 'input-label' && f.severity === 'error')!;
-    await h.client.call('tab.action', { tabId, action: 'fill', ref: bare.ref!, text: 'via audit ref' });
-    await h.client.call('tab.navigate', { tabId, url: h.pages.url('/page/clean') });
-    expect((await h.client.call('analysis.audit', { tabId })).findings).toEqual([]);
     await h.client.call('tab.close', { tabId });
   });
 });

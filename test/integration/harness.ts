@@ -246,6 +246,16 @@ export async function rpcError(promise: Promise<unknown>): Promise<RpcError> {
   return error as RpcError;
 }
 
+/** The tab's title once it is `want`, or whatever it is after 2 s: a page may retitle itself a task after an action. */
+export async function titleOnce(client: TabvisorClient, tabId: string, want: string): Promise<string> {
+  let title = '';
+  for (let i = 0; i < 100 && title !== want; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 20));
+    title = (await client.call('tab.text', { tabId, maxChars: 1 })).title;
+  }
+  return title;
+}
+
 /** Processes of a pid's group that are still alive (not zombies). */
 export { liveGroupMembers } from '../../src/chrome/launch.js';
 

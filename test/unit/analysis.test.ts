@@ -81,8 +81,9 @@ describe('flattenPage', () => {
     const { nodes, stats } = flattenPage(page, ax, 'interactive', 100);
     expect(nodes.map((n) => n.backendNodeId)).toEqual([102, 107, 109, 110, 113, 115]);
     expect(nodes[0]).toEqual({ backendNodeId: 102, role: 'button', name: 'Go', tag: 'button', bbox: { x: 0, y: 0, width: 10, height: 10 }, disabled: true });
-    // An ignored accessibility node is no source of names; the role falls back to the tag's.
-    expect(nodes[1]).toMatchObject({ role: 'link', name: '' });
+    // An ignored accessibility node is no source of names: the name comes from the DOM (this
+    // link has no content), the role from the tag, and the node is flagged hidden.
+    expect(nodes[1]).toMatchObject({ role: 'link', name: '', hidden: true });
     expect(nodes[2]).toMatchObject({ role: 'textbox', name: 'Mail', value: 'a@b' });
     expect(nodes[4]).toMatchObject({ role: 'switch' });
     expect(stats).toMatchObject({ matched: 6, truncated: false, domNodes: 16, axNodes: 3 });
@@ -158,10 +159,10 @@ describe('scanAXTree', () => {
     });
     for (const json of [response({ nodes }), response({ nodes }, 2)]) {
       expect(scanAXTree(json).nodes.map(pick)).toEqual(nodes.map(pick));
-      // Given the wanted node ids, only those (and not ignored) become objects: the fast path
-      // on Chrome's compact form, the full walk on any other.
+      // Given the wanted node ids, only those become objects (an ignored one as just that): the
+      // fast path on Chrome's compact form, the full walk on any other.
       const only = scanAXTree(json, new Set([100, 101, 103, 104]));
-      expect(only.nodes.map(pick)).toEqual([pick(nodes[0]!), pick(nodes[1]!)]);
+      expect(only.nodes.map(pick)).toEqual([pick(nodes[0]!), pick(nodes[1]!), pick({ ignored: true, backendDOMNodeId: 103 })]);
       expect(only.total).toBe(nodes.length);
     }
     // Nodes without a child list are walked one by one (and the search for the next list is not

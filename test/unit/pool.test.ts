@@ -40,7 +40,7 @@ function syntheticPage(count: number): { dom: Uint8Array<ArrayBuffer>; ax: Uint8
   return { dom: encode(1, dom), ax: encode(2, { nodes: axNodes }) };
 }
 
-const flatten = (page: { dom: Uint8Array; ax: Uint8Array }) => ({ kind: 'flatten' as const, dom: page.dom, ax: page.ax, filter: 'interactive' as const, maxNodes: 1_000_000 });
+const flatten = (page: { dom: Uint8Array; ax: Uint8Array }) => ({ kind: 'flatten' as const, sessions: [{ dom: page.dom, ax: [{ tree: page.ax }], origins: [] }], filter: 'interactive' as const, maxNodes: 1_000_000 });
 
 const failure = async (promise: Promise<unknown>) => {
   const error = await promise.then(
@@ -75,7 +75,7 @@ describe('analysis pool', { timeout: 30_000 }, () => {
   it('a task that throws fails alone (-32603) and the pool serves the next', async () => {
     pool = new AnalysisPool({ threads: 1 });
     const garbage = new TextEncoder().encode('{"id":1,"result":{"documents": [trunc');
-    const error = await failure(pool.run({ kind: 'flatten', dom: garbage, ax: garbage, filter: 'all', maxNodes: 10 }));
+    const error = await failure(pool.run({ kind: 'flatten', sessions: [{ dom: garbage, ax: [{ tree: garbage }], origins: [] }], filter: 'all', maxNodes: 10 }));
     expect(error.code).toBe(-32603);
     expect(error.message).toMatch(/analysis task flatten failed: .*JSON/);
     const invalid = await failure(pool.run({ kind: 'visualDiff', a: new Uint8Array([1, 2, 3]), b: new Uint8Array([4]), threshold: 0.1, diffImage: false, names: ['a', 'b'] }));

@@ -8,12 +8,13 @@ export interface PageServer {
 }
 
 /** Serve `page(path)` (the path without query or fragment), or 404 where it gives null. No
- * caching: every navigation fetches the page again, as a crawler's would. */
-export async function servePages(page: (path: string) => string | null): Promise<PageServer> {
+ * caching: every navigation fetches the page again, as a crawler's would. `headers` go with
+ * every answer. */
+export async function servePages(page: (path: string) => string | null, headers: Record<string, string> = {}): Promise<PageServer> {
   const server = createServer((req, res) => {
     const html = page((req.url ?? '/').split(/[?#]/)[0] as string);
-    if (html === null) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+    if (html === null) return void res.writeHead(404, headers).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers }).end(html);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
