@@ -313,6 +313,20 @@ describe('verdicts', () => {
     expect(judgeSeries({ x, y: range(600, () => 7), kind: 'count', budget: 0 }).why).toMatch(/flat at 7/);
   });
 
+  it('calls a noisy count clean when it comes back to its baseline, and not when its floor rises', () => {
+    const g = seeded(9);
+    const x = range(200);
+    // Transient opens of up to 19 at once: the interval cannot exclude the budget, but the count
+    // keeps falling back to 40.
+    const noisy = Float64Array.from(x, () => 40 + (g.uniform() < 0.2 ? 0 : 1 + Math.floor(19 * g.uniform())));
+    const back = judgeSeries({ x, y: noisy, iterations: x, kind: 'count', budget: 1e-6 });
+    expect(back.verdict).toBe('clean');
+    expect(back.why).toMatch(/comes back to its baseline \(least in the last quarter 40, in the first 40\)/);
+    // The same noise on a floor that rises once (one step: not the whole-step pattern).
+    const risen = Float64Array.from(noisy, (v, i) => v + (i >= 120 ? 1 : 0));
+    expect(judgeSeries({ x, y: risen, iterations: x, kind: 'count', budget: 1e-6 }).verdict).not.toBe('clean');
+  });
+
   it('makes no false leak in 20 clean short runs of a whole family, and finds the one leak among ten hour-long series', () => {
     let falseLeaks = 0;
     let inconclusive = 0;
