@@ -7,7 +7,7 @@ import type { AnalysisPoolOptions } from './analysis/pool.js';
 import { chromeVersion, findChrome, type ChromeBinary } from './chrome/find.js';
 import { needsNoSandbox } from './chrome/launch.js';
 import { silentLogger, type LogTap } from './log.js';
-import { Runtime, type InstanceDefaults, type PersistenceOptions } from './runtime/runtime.js';
+import { Runtime, type InstanceDefaults, type PersistenceOptions, type RuntimeOptions } from './runtime/runtime.js';
 import { assertBindable } from './server/access.js';
 import { ControlServer, type ServerOptions } from './server/server.js';
 
@@ -23,6 +23,8 @@ export interface TabvisorOptions {
   analysis?: AnalysisPoolOptions;
   /** Snapshot the fleet into a state dir and restore it on start (off without it). */
   persistence?: PersistenceOptions;
+  /** Leaks on purpose, for the soak's self-test only (src/runtime/test-hooks.ts). */
+  testHooks?: RuntimeOptions['testHooks'];
   server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token'>>;
 }
 
@@ -49,6 +51,7 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
     analysis: options.analysis,
     persistence: options.persistence,
     version: packageVersion(),
+    testHooks: options.testHooks,
   });
   let server: ControlServer;
   try {

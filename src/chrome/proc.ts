@@ -1,6 +1,6 @@
 // The one reader of /proc: which processes exist, what the kernel says of each (stat, status,
-// smaps_rollup, environ, cmdline) and of this process's open fds, the machine's CPU time and
-// the boot id. A process can exit between a listing and any read of it, so a read of a
+// smaps_rollup, environ, cmdline, how many fds it has open) and of this process's open fds, the
+// machine's CPU time and the boot id. A process can exit between a listing and any read of it, so a read of a
 // process that is gone answers null, never throws.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -116,6 +116,43 @@ export async function readArgv(pid: ProcessRef): Promise<string[] | null> {
 /** The command line, its arguments joined by spaces (for people to read). */
 export async function readCmdline(pid: ProcessRef): Promise<string | null> {
   return (await readArgv(pid))?.join(' ') ?? null;
+}
+
+/** How many fds a process has open, or null if it is gone (or not ours to read). */
+export async function countFds(pid: ProcessRef): Promise<number | null> {
+  try {
+    return (await readdir(`/proc/${pid}/fd`)).length;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The members of some process groups, in one pass over /proc: group → live (non-zombie) pids.
+ * Chrome starts in a group of its own and every child stays in it, so a browser's group is
+ * its process tree without a `ps` per sample.
+ */
+export async function groupMembers(pgids: ReadonlySet<number>): Promise<Map<number, number[]>> {
+  const members = new Map<number, number[]>([...pgids].map((g) => [g, []]));
+  if (!pgids.size) return members;
+  for (const pid of await listPids()) {
+    const stat = await readStat(pid);
+    if (stat && stat.state !== 'Z') members.get(stat.pgid)?.push(pid);
+  }
+  return members;
+}
+
+/**
+ * Chrome's process type from its command line (`--type=renderer`, …); the browser has none.
+ * Chrome rewrites its children's command line into one space-separated string (setproctitle),
+ * so the flag is looked for inside each argument too.
+ */
+export function chromeProcessType(argv: readonly string[]): string {
+  for (const arg of argv) {
+    const match = /(?:^|\s)--type=(\S+)/.exec(arg);
+    if (match) return match[1]!;
+  }
+  return 'browser';
 }
 
 /** This boot's id: with a pid and a start time it names a process for good. */

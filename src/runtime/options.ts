@@ -13,6 +13,7 @@ import {
 import type { AnalysisPoolOptions } from '../analysis/pool.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import type { ValidParams } from '../protocol/methods.js';
+import type { TestHooks } from './test-hooks.js';
 
 /** What every instance gets unless its creator says otherwise (tests lower the timings). */
 export type InstanceDefaults = InstanceLimits &
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   version?: string;
   /** Keep a snapshot of the fleet in this dir and restore it on start (see Runtime.open). */
   persistence?: PersistenceOptions;
+  /** Leaks on purpose, for the soak's self-test only (test-hooks.ts). Never set in production. */
+  testHooks?: TestHooks;
 }
 
 export interface PersistenceOptions {

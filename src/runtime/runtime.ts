@@ -20,6 +20,7 @@ import { PageService, type PageHost } from './pages.js';
 import { SnapshotStore, type InstanceRecord, type SnapshotContent, type WriteResult } from './persistence.js';
 import { openStateDir, recordFleet } from './restore.js';
 import { TabCalls } from './tab-calls.js';
+import { LeakHooks } from './test-hooks.js';
 import { usableStates, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
 import { World } from './world.js';
 import { waitAtMost } from '../wait.js';
@@ -42,6 +43,8 @@ export class Runtime implements PageHost {
   private readonly root: Actor<ReturnType<World['machines']>>;
   private readonly store: SnapshotStore | null;
   private readonly calls = new TabCalls();
+  /** Leaks on purpose, only when the soak's self-test asks (options.testHooks). */
+  readonly testHooks: LeakHooks | null;
   private closed: Promise<void> | null = null;
 
   constructor(readonly options: RuntimeOptions) {
@@ -64,6 +67,7 @@ export class Runtime implements PageHost {
     this.view.onChange(() => this.store?.changed());
     this.root = createActor(logic, { inspect: this.view.inspect });
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
+    this.testHooks = options.testHooks ? new LeakHooks(options.testHooks) : null;
     this.root.start();
   }
 
@@ -138,6 +142,20 @@ export class Runtime implements PageHost {
 
   snapshotStats(): SnapshotStore['stats'] | null {
     return this.store?.stats ?? null;
+  }
+
+  /** Sizes of the runtime's own registries: under a steady workload none may keep growing (the soak watches them). */
+  registries(): Record<'actors' | 'instances' | 'tabs' | 'cdpSessions' | 'refTabs' | 'busyTabs', number> {
+    let tabs = 0;
+    for (const _ of this.view.tabs()) tabs++;
+    return {
+      actors: Object.keys(this.root.system.getAll()).length,
+      instances: this.view.size,
+      tabs,
+      cdpSessions: this.world.sessionCount(),
+      refTabs: this.pages.refTabs(),
+      busyTabs: this.calls.size,
+    };
   }
 
   // ── instances ──────────────────────────────────────────────────────────────────────────
@@ -220,6 +238,7 @@ export class Runtime implements PageHost {
     const handle = this.world.tabHandle(view.instanceId, tabId);
     if (!handle) throw unavailable(`tab ${tabId}`, view.state, 1_000);
     view.lastUsedAt = Date.now();
+    this.testHooks?.job();
     return this.calls.run(tabId, handle, signal, operation);
   }
 
@@ -254,6 +273,7 @@ export class Runtime implements PageHost {
       await this.store?.close(final).catch((error: unknown) => this.log.error({ err: errorMessage(error) }, 'final snapshot failed'));
       await this.pages.pool.close();
       this.view.close();
+      this.testHooks?.close();
     })();
     return this.closed;
   }

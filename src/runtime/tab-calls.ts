@@ -7,6 +7,11 @@ import { TabvisorError, unavailable } from '../errors.js';
 export class TabCalls {
   private readonly calls = new Map<string, Set<AbortController>>();
 
+  /** Tabs with a call under way. */
+  get size(): number {
+    return this.calls.size;
+  }
+
   /** A call is under way on the tab: it is in use, whatever its last use says. */
   busy(tabId: string): boolean {
     return (this.calls.get(tabId)?.size ?? 0) > 0;
