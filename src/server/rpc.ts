@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { ErrorCode, TabvisorError, errorMessage, timedOut } from '../errors.js';
 import { deadlineOf, isMethodName, methods, type MethodName } from '../protocol/methods.js';
+import { linkedSignal } from '../wait.js';
 import type { Call, Handlers } from './handlers.js';
 
 type Id = string | number | null;
@@ -68,6 +69,7 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: Connection
   }
   const started = performance.now();
   let deadline: NodeJS.Timeout | undefined;
+  let unlink: (() => void) | undefined;
   try {
     const params = validate(method, request.params);
     const call = { ...ctx };
@@ -75,7 +77,9 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: Connection
     if (timeoutMs !== undefined) {
       const timer = new AbortController();
       deadline = setTimeout(() => timer.abort(timedOut(method, timeoutMs)), timeoutMs);
-      call.signal = AbortSignal.any([ctx.signal, timer.signal]);
+      const linked = linkedSignal(ctx.signal, timer.signal);
+      call.signal = linked.signal;
+      unlink = linked.dispose;
     }
     const handler = handlers[method] as (params: unknown, call: Call) => unknown;
     const result = await handler(params, call);
@@ -86,6 +90,7 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: Connection
     return isNotification ? null : failure(id, error);
   } finally {
     clearTimeout(deadline);
+    unlink?.();
     options.release();
   }
 }
