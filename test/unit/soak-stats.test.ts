@@ -208,6 +208,16 @@ describe('simulation', () => {
     expect(cuts[39]).toBeLessThanOrEqual(200);
   });
 
+  it('MSER-5 keeps the earliest cut on an exact line, whatever the rounding of the later ones', () => {
+    // A count that grows by exactly one per sample from the start: every cut fits a line to
+    // within rounding error, so none is better than keeping everything past the floor.
+    const y = range(150, (i) => 15 + i);
+    expect(mser5(y, { floor: 5, model: 'line' }).cut).toBe(5);
+    const v = judgeSeries({ x: range(150, (i) => 2 * i + 1), y, iterations: range(150, (i) => 2 * i + 1), kind: 'count', budget: 0.002, warmupFloor: 5 });
+    expect(v.verdict).toBe('leak');
+    expect(v.stillWarming).toBe(false);
+  });
+
   it('MSER-5 clamps to the floor and to half the run, and says when nothing steady is left', () => {
     const flat = range(100, () => 5);
     expect(mser5(flat, { floor: 10 })).toEqual({ cut: 10, steady: true, atLimit: false });
