@@ -79,8 +79,8 @@ export async function soakCommand(flags: SoakFlags): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     if (flags.selfTest) {
-      const { runSelfTest } = await import('./self-test.js');
-      return await runSelfTest(options, abort.signal);
+      const { runRateTest, runSelfTest } = await import('./self-test.js');
+      return await (flags.duration ? runRateTest(options, abort.signal) : runSelfTest(options, abort.signal));
     }
     return (await runSoak(options, abort.signal)).exitCode;
   } finally {

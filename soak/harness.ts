@@ -140,7 +140,6 @@ export async function runSoak(options: SoakOptions, abort: AbortSignal = new Abo
     stop.abort();
     for (const timer of timers.values()) clearTimeout(timer);
     await Promise.all(pending);
-    // The last word of each sampler, after the workload has stopped, timed.
     await samplers.measureCost(iteration);
     progress?.stop();
     load.end = loadavg().map((l) => Math.round(l * 100) / 100);

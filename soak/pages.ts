@@ -64,7 +64,8 @@ const pages: Record<string, (q: URLSearchParams) => string> = {
       </script>`,
     );
   },
-  // Memory kept at a fixed rate in time (KiB per hour), for the detection matrix's idle cases.
+  // Memory kept at a fixed rate in time (KiB per hour, a tenth of a minute's worth every 6 s),
+  // for the self-test's cases of leaks per hour.
   '/rate': (q) => {
     const kbPerHour = Number(q.get('kbPerHour') ?? '0');
     return page(
@@ -75,7 +76,7 @@ const pages: Record<string, (q: URLSearchParams) => string> = {
         setInterval(() => {
           const due = Math.floor((performance.now() - start) / 3600000 * ${kbPerHour} * 128);
           if (due > done) { kept.push(new Array(due - done).fill(done + 0.5)); done = due; }
-        }, 1000);
+        }, 6000);
       </script>`,
     );
   },

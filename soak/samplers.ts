@@ -72,6 +72,7 @@ export class Samplers {
   }
 
   private push(key: string, t: number, iteration: number, y: number): void {
+    if (this.measuring) return;
     this.store.push(key, (t - this.startedAt) / 3_600_000, iteration, y);
   }
 
@@ -90,8 +91,8 @@ export class Samplers {
   /**
    * What a sample costs, measured once the workload has stopped: `rounds` samples of each kind
    * one after the other, so this process's CPU time is the samplers' own and nothing else's
-   * (during the run, other work interleaves with the samplers' awaits). These samples are kept
-   * too: they are the run's last.
+   * (during the run, other work interleaves with the samplers' awaits). These samples are not
+   * kept: a run of equal samples at the end would read as the level a count stays at.
    */
   async measureCost(iteration: number, rounds = 5): Promise<void> {
     this.measuring = true;

@@ -63,6 +63,9 @@ th{background:#f4f6f9;position:sticky;top:0} td.num{text-align:right;font-varian
   const bytes = (v) => { if (v == null || !isFinite(v)) return v == null ? '∞' : String(v); let u = 0, a = Math.abs(v); while (u < 3 && a >= 1024) { a /= 1024; u++; } return (v < 0 ? '-' : '') + Number(a.toPrecision(3)) + ' ' + units[u]; };
   const num = (v) => v == null || !isFinite(v) ? '∞' : String(Number(v.toPrecision(3)));
   const fmt = (s, v) => s.kind === 'bytes' ? bytes(v) : num(v);
+  // An unbounded end of an interval comes as null (JSON has no infinity).
+  const low = (s, v) => v == null ? '−∞' : fmt(s, v);
+  const high = (s, v) => v == null ? '+∞' : fmt(s, v);
   const per = (s) => s.axis === 'hours' ? '/h' : '/iteration';
   const el = (tag, attrs, ...children) => { const e = document.createElement(tag); Object.assign(e, attrs); e.append(...children); return e; };
   const { meta, summary } = data;
@@ -82,7 +85,7 @@ th{background:#f4f6f9;position:sticky;top:0} td.num{text-align:right;font-varian
       el('td', {}, el('a', { href: '#' + id, textContent: s.key }), ' ', s.label),
       el('td', {}, el('span', { className: 'v ' + verdict, textContent: s.verdict ? verdict : 'not judged' })),
       el('td', { className: 'num', textContent: s.verdict ? fmt(s, s.verdict.slope) + per(s) : '' }),
-      el('td', { className: 'num', textContent: s.verdict ? '[' + fmt(s, s.verdict.ciLow) + ', ' + fmt(s, s.verdict.ciHigh) + '] ' + Math.round(s.verdict.confidence * 10000) / 100 + '%' : '' }),
+      el('td', { className: 'num', textContent: s.verdict ? '[' + low(s, s.verdict.ciLow) + ', ' + high(s, s.verdict.ciHigh) + '] ' + Math.round(s.verdict.confidence * 10000) / 100 + '%' : '' }),
       el('td', { className: 'num', textContent: s.verdict ? fmt(s, s.budget) + per(s) : '' }),
       el('td', { className: 'num', textContent: s.verdict ? String(s.verdict.cut) : '' }),
       el('td', { textContent: s.verdict ? s.verdict.why : '' })));
@@ -100,7 +103,7 @@ th{background:#f4f6f9;position:sticky;top:0} td.num{text-align:right;font-varian
       scales: { x: { time: false } },
       axes: [
         { label: s.axis === 'hours' ? 'hours' : 'iteration', size: 36 },
-        { size: 64, values: (u, vals) => vals.map((v) => fmt(s, v)) },
+        { size: 78, values: (u, vals) => vals.map((v) => fmt(s, v)) },
       ],
       series: [{}, { stroke: '#2f6fdd', width: 1, points: { show: s.x.length < 120 } }, { stroke: '#d62828', width: 2, points: { show: false } }],
       hooks: { drawClear: [(u) => {
