@@ -29,6 +29,12 @@ const ms = (value: string) => {
   return n;
 };
 
+const positive = (value: string) => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+};
+
 const megabytes = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 16_777_216) throw new InvalidArgumentError('expected megabytes (0 to 16777216)');
@@ -192,6 +198,29 @@ program
     } finally {
       await client.close();
     }
+  });
+
+program
+  .command('soak')
+  .description('run a runtime under a workload and judge whether anything leaks (exit 0 clean, 99 leak, 2 inconclusive, 1 harness error)')
+  .option('--workload <name|path>', 'navigate, interact, faults, idle, or the path of an ES module', 'navigate')
+  .option('--duration <time>', 'how long to run: 60m, 90s, 1h (default 60m unless --iterations)')
+  .option('--iterations <n>', 'how many iterations to run', positive)
+  .option('--instances <n>', 'Chrome instances (default 2; --short 1)', count)
+  .option('--tabs <n>', 'tabs per instance (default 2; --short 2)', count)
+  .option('--out <dir>', 'where the reports go (default soak-results/<timestamp>)')
+  .option('--short', 'the CI mode: 1 instance, 2 tabs, 400 iterations, budgets per iteration')
+  .option('--url <url>', 'soak a running tabvisor at this control channel instead of an embedded one')
+  .option('--token <token>', "the running tabvisor's token (default $TABVISOR_TOKEN)", process.env.TABVISOR_TOKEN)
+  .option('--self-test', 'prove the detector: leaks of known rate injected, each against a clean control')
+  .option('--seed <n>', 'seed of the workload\'s choices (default random; recorded in the report)', positive)
+  .option('--alpha <p>', 'family-wise error rate of the verdicts (default 0.05)', Number)
+  .option('--budgets <file>', 'a JSON file of budgets overriding the defaults (docs/soak.md)')
+  .option('--analysis-threads <n>', 'worker threads of the embedded runtime', count)
+  .action(async (opts: import('../soak/command.js').SoakFlags) => {
+    // Loaded only here: `tabvisor serve` never loads the soak's code.
+    const { soakCommand } = await import('../soak/command.js');
+    process.exitCode = await soakCommand(opts);
   });
 
 await program.parseAsync(process.argv);

@@ -29,6 +29,8 @@ export interface TabvisorOptions {
   persistence?: PersistenceOptions;
   /** Transitions kept for `events.subscribe { since }` (in the state dir with persistence); default 10,000. */
   historySize?: number;
+  /** Leaks on purpose, for the soak's self-test only (src/runtime/test-hooks.ts). */
+  testHooks?: RuntimeOptions['testHooks'];
   server?: Partial<Pick<ServerOptions, 'maxPayload' | 'maxInFlight' | 'maxBufferedBytes' | 'slowCloseGraceMs' | 'metricsIntervalMs' | 'urlPolicy' | 'allowedOrigins' | 'token' | 'allowEvaluate' | 'mcpIdleMs'>>;
   /** Size limits of each instance's downloads. */
   downloads?: RuntimeOptions['downloads'];
@@ -61,6 +63,7 @@ export async function startTabvisor(options: TabvisorOptions = {}): Promise<Tabv
     historySize: options.historySize,
     downloads: options.downloads,
     version: packageVersion(),
+    testHooks: options.testHooks,
   });
   let server: ControlServer;
   try {

@@ -54,3 +54,29 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
   });
   return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
+
+/**
+ * A signal that aborts when any of `signals` does, until `dispose()`. Not AbortSignal.any: in
+ * Node 20 every signal it makes stays listed in each source's set of dependants for as long as
+ * the source lives (nodejs/node#55351), and a connection's signal lives as long as the
+ * connection: ~60 bytes kept per call, found by the soak. Listeners removed at dispose keep nothing.
+ */
+export function linkedSignal(...signals: AbortSignal[]): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const aborted = signals.find((s) => s.aborted);
+  if (aborted) {
+    controller.abort(aborted.reason);
+    return { signal: controller.signal, dispose() {} };
+  }
+  const listeners = signals.map((source) => {
+    const onAbort = () => controller.abort(source.reason);
+    source.addEventListener('abort', onAbort, { once: true });
+    return () => source.removeEventListener('abort', onAbort);
+  });
+  return {
+    signal: controller.signal,
+    dispose() {
+      for (const remove of listeners) remove();
+    },
+  };
+}

@@ -262,6 +262,11 @@ export function mser5(y: Numbers, options: { floor?: number; minSteady?: number;
   const dMax = Math.min(Math.floor(n / 10), b - 3);
   let best = 0;
   let bestValue = Infinity;
+  // Values that differ by rounding only are ties, and a tie keeps the earlier (smaller) cut: on
+  // a series that is exactly a line (a count growing by one per iteration, sampled without
+  // noise) every cut fits it to within rounding error, and the least of those errors must not
+  // decide how much of the run is thrown away.
+  let tolerance = 0;
   for (let d = 0; d <= dMax; d++) {
     const m = b - d;
     let [sj, sz] = [0, 0];
@@ -269,7 +274,8 @@ export function mser5(y: Numbers, options: { floor?: number; minSteady?: number;
     let [sjj, szz, sjz] = [0, 0, 0];
     for (let j = d; j < b; j++) [sjj, szz, sjz] = [sjj + (j - sj) ** 2, szz + (z[j]! - sz) ** 2, sjz + (j - sj) * (z[j]! - sz)];
     const value = (options.model === 'line' ? szz - (sjz * sjz) / sjj : szz) / (m * m);
-    if (value < bestValue) [best, bestValue] = [d, value];
+    if (d === 0) tolerance = 1e-9 * (szz / (m * m));
+    if (value < bestValue - tolerance) [best, bestValue] = [d, value];
   }
   const cut = Math.max(floor, 5 * best);
   return { cut, steady: dMax >= 0 && cut <= n / 2 && n - cut >= minSteady, atLimit: dMax > 0 && best === dMax };

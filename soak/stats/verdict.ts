@@ -124,6 +124,19 @@ function wholeSteps(x: Float64Array, y: Float64Array, iterations: Float64Array |
   return regular && spansRun ? `steps up by ${size} every ${every} ${iterations ? 'iterations' : per}` : undefined;
 }
 
+/**
+ * A count that comes back to its baseline: the least it falls to in the last quarter of the
+ * steady part is no more than the least in the first quarter. Transient opens (sockets, timers,
+ * threads of a pool) make a count noisy without raising the level it returns to; a leak raises it.
+ */
+function backToBaseline(y: Float64Array): { first: number; last: number } | undefined {
+  const q = Math.floor(y.length / 4);
+  if (q < 5) return undefined;
+  const first = Math.min(...y.subarray(0, q));
+  const last = Math.min(...y.subarray(y.length - q));
+  return last <= first ? { first, last } : undefined;
+}
+
 function format(v: number, input: SeriesInput): string {
   const per = input.per ? `/${input.per}` : '';
   if (!Number.isFinite(v)) return v > 0 ? '+∞' : v < 0 ? '−∞' : 'NaN';
@@ -157,6 +170,8 @@ function finish(a: Analysis, alpha: number): SeriesVerdict {
     const pattern = wholeSteps(a.x, a.y, input.iterations && Float64Array.from(input.iterations).subarray(a.cut), input.per ?? 'x-units');
     if (pattern) return out('leak', `does not come back to baseline: ${pattern}; ${ci}`, pattern);
     if (ciLow > 0) return out('leak', `grows steadily: ${ci}, above 0`);
+    const back = backToBaseline(a.y);
+    if (back) return out('clean', `comes back to its baseline (least in the last quarter ${back.last}, in the first ${back.first}); ${ci}`);
     if (ciHigh < input.budget) return out('clean', `${ci}, below ${budget}`);
     return out('inconclusive', `${ci} neither excludes growth nor stays below ${budget}`);
   }

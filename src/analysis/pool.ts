@@ -125,6 +125,19 @@ export class AnalysisPool {
       .catch((error: unknown) => this.log.debug({ err: errorMessage(error) }, 'warming a worker failed (the next task starts one)'));
   }
 
+  /**
+   * The heaps of the workers that are up (after a full collection when `gc`): one task per
+   * live worker at once, so that each idle worker takes one. No worker is started for it.
+   */
+  async workerHeaps(gc: boolean): Promise<{ threads: number; heapUsedBytes: number }> {
+    const n = this.piscina.threads.length;
+    if (this.closed || n === 0) return { threads: 0, heapUsedBytes: 0 };
+    const heaps = new Map<number, number>();
+    const results = await Promise.all(Array.from({ length: n }, () => this.run({ kind: 'heap', gc })));
+    for (const { threadId, heapUsedBytes } of results) heaps.set(threadId, heapUsedBytes);
+    return { threads: heaps.size, heapUsedBytes: [...heaps.values()].reduce((a, b) => a + b, 0) };
+  }
+
   stats(): PoolStats {
     const p = this.piscina;
     return {

@@ -1,7 +1,8 @@
 // The one reader of /proc: which processes exist, what the kernel says of each (stat, statm,
-// status, smaps_rollup, environ, cmdline) and of this process's open fds and fd limit, the
-// machine's CPU time, available memory and the boot id. A process can exit between a listing
-// and any read of it, so a read of a process that is gone answers null, never throws.
+// status, smaps_rollup, environ, cmdline, how many fds it has open) and of this process's open
+// fds and fd limit, the machine's CPU time, available memory and the boot id. A process can
+// exit between a listing and any read of it, so a read of a process that is gone answers null,
+// never throws.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 
@@ -109,6 +110,24 @@ function kBField(text: string, field: string): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+export interface ProcessStatus {
+  /** Resident anonymous memory: what the process wrote itself, not file pages. */
+  rssAnonBytes: number;
+  vmSwapBytes: number;
+  threads: number;
+}
+
+/** /proc/PID/status: anonymous memory, swap and threads (the soak's samplers; statm has no threads or swap). */
+export async function readStatus(pid: ProcessRef): Promise<ProcessStatus | null> {
+  const text = await read(pid, 'status');
+  if (text === null) return null;
+  return {
+    rssAnonBytes: kBField(text, 'RssAnon'),
+    vmSwapBytes: kBField(text, 'VmSwap'),
+    threads: Number(/^Threads:\s+(\d+)/m.exec(text)?.[1] ?? 0),
+  };
+}
+
 export interface MemoryRollup {
   /** Proportional set size: shared pages divided among the processes that map them. */
   pssBytes: number;
@@ -186,6 +205,43 @@ export async function readArgv(pid: ProcessRef): Promise<string[] | null> {
 /** The command line, its arguments joined by spaces (for people to read). */
 export async function readCmdline(pid: ProcessRef): Promise<string | null> {
   return (await readArgv(pid))?.join(' ') ?? null;
+}
+
+/** How many fds a process has open, or null if it is gone (or not ours to read). */
+export async function countFds(pid: ProcessRef): Promise<number | null> {
+  try {
+    return (await readdir(`/proc/${pid}/fd`)).length;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The members of some process groups, in one pass over /proc: group → live (non-zombie) pids.
+ * Chrome starts in a group of its own and every child stays in it, so a browser's group is
+ * its process tree without a `ps` per sample.
+ */
+export async function groupMembers(pgids: ReadonlySet<number>): Promise<Map<number, number[]>> {
+  const members = new Map<number, number[]>([...pgids].map((g) => [g, []]));
+  if (!pgids.size) return members;
+  for (const pid of await listPids()) {
+    const stat = await readStat(pid);
+    if (stat && stat.state !== 'Z') members.get(stat.pgid)?.push(pid);
+  }
+  return members;
+}
+
+/**
+ * Chrome's process type from its command line (`--type=renderer`, …); the browser has none.
+ * Chrome rewrites its children's command line into one space-separated string (setproctitle),
+ * so the flag is looked for inside each argument too.
+ */
+export function chromeProcessType(argv: readonly string[]): string {
+  for (const arg of argv) {
+    const match = /(?:^|\s)--type=(\S+)/.exec(arg);
+    if (match) return match[1]!;
+  }
+  return 'browser';
 }
 
 /** This boot's id: with a pid and a start time it names a process for good. */

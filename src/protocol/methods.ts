@@ -188,6 +188,26 @@ export const methods = {
         .describe('the warm pool (--warm N): browsers ready for instance.create, and those launching'),
     }),
   },
+  'system.stats': {
+    summary:
+      "The runtime's own figures, as a soak samples them: heap (after a full garbage collection with gc), RSS, external and array-buffer memory, open fds, active resources by type, event-loop lag p99 since the last call, the sizes of its registries (actors, instances, tabs, CDP sessions, connections, subscriptions) and the analysis workers' heaps.",
+    params: optionalParams({ gc: z.boolean().default(false).describe('collect garbage first (in the runtime and each analysis worker): the heap then shows what is kept') }),
+    result: z.object({
+      at: z.number().describe('epoch ms'),
+      gc: z.boolean(),
+      heapUsedBytes: z.number(),
+      heapTotalBytes: z.number(),
+      rssBytes: z.number(),
+      externalBytes: z.number(),
+      arrayBuffersBytes: z.number(),
+      fds: z.number().int(),
+      resources: z.record(z.string(), z.number().int()).describe('process.getActiveResourcesInfo() by type'),
+      eventLoopLagP99Ms: z.number(),
+      registries: z.record(z.string(), z.number().int()),
+      workers: z.object({ threads: z.number().int(), heapUsedBytes: z.number() }),
+      sampleMs: z.number().describe('how long the sample held the event loop'),
+    }),
+  },
   'instance.create': {
     summary: 'Launch a supervised Chrome; answers once it is healthy.',
     params: optionalParams({
@@ -309,6 +329,20 @@ export const methods = {
       })
       .refine((p) => p.quality === undefined || p.format === 'jpeg', { message: 'quality applies to jpeg only', path: ['quality'] }),
     result: z.object({ format: z.enum(['png', 'jpeg']), width: z.number().int(), height: z.number().int(), data: z.string() }),
+  },
+  'tab.metrics': {
+    summary:
+      "The page's JS heap, DOM nodes, documents, frames and JS event listeners (Performance.getMetrics), after a full garbage collection in the page unless gc is false. What a soak samples per tab.",
+    params: z.strictObject({ tabId, gc: z.boolean().default(true), timeoutMs: pageTimeoutMs }),
+    result: z.object({
+      jsHeapUsedBytes: z.number(),
+      jsHeapTotalBytes: z.number(),
+      nodes: z.number().int(),
+      documents: z.number().int(),
+      jsEventListeners: z.number().int(),
+      frames: z.number().int(),
+      readMs: z.number().describe('the collection and the read, in the page'),
+    }),
   },
   'tab.text': {
     summary: 'The readable text of the page (innerText of the body).',

@@ -13,6 +13,7 @@ import type { AnalysisPoolOptions } from '../analysis/pool.js';
 import type { DownloadLimits } from '../chrome/downloads.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import type { ValidParams } from '../protocol/methods.js';
+import type { TestHooks } from './test-hooks.js';
 
 /** What every instance gets unless its creator says otherwise (tests lower the timings). */
 export type InstanceDefaults = InstanceLimits &
@@ -40,6 +41,8 @@ export interface RuntimeOptions {
   historySize?: number;
   /** Size limits of each instance's downloads (default 100 MiB a file, 500 MiB an instance). */
   downloads?: Partial<DownloadLimits>;
+  /** Leaks on purpose, for the soak's self-test only (test-hooks.ts). Never set in production. */
+  testHooks?: TestHooks;
 }
 
 export interface PersistenceOptions {

@@ -30,8 +30,22 @@ export interface PageHost {
 
 export type NavigationOutcome = 'ok' | 'failed' | 'timeout' | 'cancelled';
 
+/** What tab.metrics reads of a page (Performance.getMetrics), after a full garbage collection if asked. */
+export interface PageMetrics {
+  jsHeapUsedBytes: number;
+  jsHeapTotalBytes: number;
+  nodes: number;
+  documents: number;
+  jsEventListeners: number;
+  frames: number;
+  /** How long the collection and the read took in the page, ms. */
+  readMs: number;
+}
+
 export class PageService {
   private readonly refs = new RefBook();
+  /** Pages whose Performance domain is on (Performance.getMetrics needs it). */
+  private readonly measured = new WeakSet<TabHandle>();
   private readonly navigations = new EventEmitter<{ navigation: [number, NavigationOutcome] }>();
 
   constructor(
@@ -141,6 +155,39 @@ export class PageService {
       const { width, height } = imageSize(Buffer.from(data, 'base64'));
       return { format: options.format, width, height, data };
     });
+  }
+
+  /**
+   * The page's JS heap, DOM nodes, documents and event listeners (the soak samples these). With
+   * `gc`, a full garbage collection first (HeapProfiler.collectGarbage), so that what is counted
+   * is what the page keeps. Memory.prepareForLeakDetection would be thorougher but fails on the
+   * headless shell.
+   */
+  async metrics(tabId: string, options: { gc: boolean }, signal: AbortSignal): Promise<PageMetrics> {
+    return this.onTab(tabId, signal, 'metrics', async (handle) => {
+      const started = performance.now();
+      if (!this.measured.has(handle)) {
+        await handle.cdp.send('Performance.enable');
+        this.measured.add(handle);
+      }
+      if (options.gc) await handle.collectGarbage();
+      const { metrics } = await handle.cdp.send('Performance.getMetrics');
+      const value = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
+      return {
+        jsHeapUsedBytes: value('JSHeapUsedSize'),
+        jsHeapTotalBytes: value('JSHeapTotalSize'),
+        nodes: value('Nodes'),
+        documents: value('Documents'),
+        jsEventListeners: value('JSEventListeners'),
+        frames: value('Frames'),
+        readMs: round1(performance.now() - started),
+      };
+    });
+  }
+
+  /** Tabs whose refs and snapshots are kept (a registry the soak watches). */
+  refTabs(): number {
+    return this.refs.size;
   }
 
   async text(tabId: string, options: { maxChars: number }, signal: AbortSignal) {

@@ -60,6 +60,11 @@ export class RefBook {
   private readonly tabs = new Map<string, TabRefs>();
   private snapshotSeq = 0;
 
+  /** Tabs whose refs and snapshots are kept. */
+  get size(): number {
+    return this.tabs.size;
+  }
+
   /** The tab is gone: its refs and snapshots go too. */
   forget(tabId: string): void {
     this.tabs.delete(tabId);

@@ -25,6 +25,7 @@ import { SnapshotStore, type InstanceRecord, type SnapshotContent, type WriteRes
 import { openStateDir, recordFleet } from './restore.js';
 import { TabCalls } from './tab-calls.js';
 import { indexSchedulerByActor } from './scheduler-index.js';
+import { LeakHooks } from './test-hooks.js';
 import { Thumbnails } from './thumbnails.js';
 import { WarmPool } from './warm-pool.js';
 import { usableStates, type ActorValue, type InstanceMeta, type InstanceView, type TabView, type Transition } from './views.js';
@@ -58,6 +59,8 @@ export class Runtime implements PageHost, AgentHost {
   /** The instance limit, the memory reserve and the fds, checked before any browser starts. */
   readonly admission: Admission;
   private readonly warm: WarmPool | null;
+  /** Leaks on purpose, only when the soak's self-test asks (options.testHooks). */
+  readonly testHooks: LeakHooks | null;
   private closed: Promise<void> | null = null;
 
   constructor(readonly options: RuntimeOptions) {
@@ -90,6 +93,7 @@ export class Runtime implements PageHost, AgentHost {
     this.pages = new PageService(this, new AnalysisPool({ log: this.log, ...options.analysis }));
     this.thumbnails = new Thumbnails({ tab: (tabId) => this.view.tab(tabId), handle: (tabId) => this.world.tabHandle(this.view.tab(tabId).instanceId, tabId) });
     this.agent = new AgentPages(this, this.pages);
+    this.testHooks = options.testHooks ? new LeakHooks(options.testHooks) : null;
     this.root.start();
     this.warm = options.warm
       ? new WarmPool(options.warm, {
@@ -206,6 +210,20 @@ export class Runtime implements PageHost, AgentHost {
     return this.store?.stats ?? null;
   }
 
+  /** Sizes of the runtime's own registries: under a steady workload none may keep growing (the soak watches them). */
+  registries(): Record<'actors' | 'instances' | 'tabs' | 'cdpSessions' | 'refTabs' | 'busyTabs', number> {
+    let tabs = 0;
+    for (const _ of this.view.tabs()) tabs++;
+    return {
+      actors: Object.keys(this.root.system.getAll()).length,
+      instances: this.view.size,
+      tabs,
+      cdpSessions: this.world.sessionCount(),
+      refTabs: this.pages.refTabs(),
+      busyTabs: this.calls.size,
+    };
+  }
+
   // ── instances ──────────────────────────────────────────────────────────────────────────
 
   async createInstance(params: CreateInstanceParams, owner: string | null): Promise<InstanceView> {
@@ -311,6 +329,7 @@ export class Runtime implements PageHost, AgentHost {
     const handle = this.world.tabHandle(view.instanceId, tabId);
     if (!handle) throw unavailable(`tab ${tabId}`, view.state, 1_000);
     view.lastUsedAt = Date.now();
+    this.testHooks?.job();
     return this.calls.run(tabId, handle, signal, operation);
   }
 
@@ -347,6 +366,7 @@ export class Runtime implements PageHost, AgentHost {
       await this.pages.pool.close();
       this.view.close();
       await this.history.close();
+      this.testHooks?.close();
     })();
     return this.closed;
   }

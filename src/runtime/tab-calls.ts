@@ -3,9 +3,15 @@
 // on it at once with -32004 instead of leaving them to hang.
 import type { TabHandle } from '../chrome/tab.js';
 import { TabvisorError, unavailable } from '../errors.js';
+import { linkedSignal } from '../wait.js';
 
 export class TabCalls {
   private readonly calls = new Map<string, Set<AbortController>>();
+
+  /** Tabs with a call under way. */
+  get size(): number {
+    return this.calls.size;
+  }
 
   /** A call is under way on the tab: it is in use, whatever its last use says. */
   busy(tabId: string): boolean {
@@ -28,7 +34,8 @@ export class TabCalls {
     let calls = this.calls.get(tabId);
     if (!calls) this.calls.set(tabId, (calls = new Set()));
     calls.add(tabDown);
-    const bounded = AbortSignal.any([signal, tabDown.signal]);
+    // The call's signal may be its connection's, which outlives the call (see linkedSignal).
+    const { signal: bounded, dispose } = linkedSignal(signal, tabDown.signal);
     const aborted = new Promise<never>((_, reject) => bounded.addEventListener('abort', () => reject(bounded.reason), { once: true }));
     try {
       return await Promise.race([operation(handle, bounded), aborted]);
@@ -39,6 +46,7 @@ export class TabCalls {
       calls.delete(tabDown);
       if (calls.size === 0) this.calls.delete(tabId);
       tabDown.abort(); // releases the race's listener; a no-op reason for a finished call
+      dispose();
     }
   }
 }

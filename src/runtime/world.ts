@@ -171,6 +171,13 @@ export class World {
     return this.instances.get(instanceId)?.tabs.get(tabId);
   }
 
+  /** DevTools sessions open: one per browser for its probes, one per page. */
+  sessionCount(): number {
+    let n = 0;
+    for (const instance of this.instances.values()) n += (instance.pid === null ? 0 : 1) + instance.tabs.size;
+    return n;
+  }
+
   tabHandles(instanceId: string): TabHandle[] {
     return [...(this.instances.get(instanceId)?.tabs.values() ?? [])];
   }

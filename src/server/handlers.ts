@@ -5,6 +5,7 @@ import { ErrorCode, TabvisorError, forbidden } from '../errors.js';
 import type { MethodName, ResultOf, ValidParams } from '../protocol/methods.js';
 import { batchNavigate } from '../runtime/batch.js';
 import type { Runtime } from '../runtime/runtime.js';
+import { runtimeStats } from '../runtime/self-stats.js';
 import { usableStates, type InstanceView, type TabView } from '../runtime/views.js';
 import { checkChromeArg, checkUrl, type UrlPolicy } from './url-policy.js';
 
@@ -25,6 +26,8 @@ export interface Call {
 export type Topic = ValidParams<'events.subscribe'>['topics'][number];
 
 export interface ServerInfo {
+  /** The server's own registries (connections, subscriptions), for system.stats. */
+  registries(): Record<string, number>;
   version: string;
   chrome: { path: string; version: string; source: string };
   maxPayload: number;
@@ -93,6 +96,7 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
       allowEvaluate: info.allowEvaluate,
     }),
     'system.health': () => runtime.health(),
+    'system.stats': ({ gc }) => runtimeStats(runtime, { gc, extraRegistries: info.registries() }),
     'instance.create': async (params, call) => {
       for (const arg of params.args ?? []) checkChromeArg(arg);
       const view = await runtime.createInstance(params, call.owner);
@@ -147,6 +151,10 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     'tab.screenshot': ({ tabId, format, quality, fullPage }, call) => {
       ownedTab(tabId, call);
       return runtime.pages.screenshot(tabId, { format, quality, fullPage }, call.signal);
+    },
+    'tab.metrics': ({ tabId, gc }, call) => {
+      ownedTab(tabId, call);
+      return runtime.pages.metrics(tabId, { gc }, call.signal);
     },
     'tab.text': ({ tabId, maxChars }, call) => {
       ownedTab(tabId, call);

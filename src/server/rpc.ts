@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import { ErrorCode, TabvisorError, errorMessage, timedOut } from '../errors.js';
 import { deadlineOf, isMethodName, methods, type MethodName } from '../protocol/methods.js';
+import { linkedSignal } from '../wait.js';
 import type { Call, Handlers } from './handlers.js';
 
 type Id = string | number | null;
@@ -86,6 +87,7 @@ async function dispatchOne(message: unknown, handlers: Handlers, ctx: Connection
  */
 export async function invokeMethod(method: MethodName, rawParams: unknown, handlers: Handlers, ctx: ConnectionContext): Promise<unknown> {
   let deadline: NodeJS.Timeout | undefined;
+  let unlink: (() => void) | undefined;
   try {
     const params = validate(method, rawParams);
     const call = { ...ctx };
@@ -93,12 +95,15 @@ export async function invokeMethod(method: MethodName, rawParams: unknown, handl
     if (timeoutMs !== undefined) {
       const timer = new AbortController();
       deadline = setTimeout(() => timer.abort(timedOut(method, timeoutMs)), timeoutMs);
-      call.signal = AbortSignal.any([ctx.signal, timer.signal]);
+      const linked = linkedSignal(ctx.signal, timer.signal);
+      call.signal = linked.signal;
+      unlink = linked.dispose;
     }
     const handler = handlers[method] as (params: unknown, call: Call) => unknown;
     return await handler(params, call);
   } finally {
     clearTimeout(deadline);
+    unlink?.();
   }
 }
 

@@ -84,6 +84,7 @@ export class ControlServer {
     this.maxPayload = options.maxPayload ?? 1024 * 1024;
     this.maxInFlight = options.maxInFlight ?? 64;
     this.handlers = createHandlers(options.runtime, {
+      registries: () => this.registries(),
       version: options.version,
       chrome: options.chrome,
       maxPayload: this.maxPayload,
@@ -138,6 +139,13 @@ export class ControlServer {
   get url(): string {
     const host = this.options.host ?? '127.0.0.1';
     return `ws://${host.includes(':') ? `[${host}]` : host}:${this.port}/rpc`;
+  }
+
+  /** Connections and event subscriptions now (registries a soak watches). */
+  registries(): { connections: number; subscriptions: number } {
+    let subscriptions = 0;
+    for (const connection of this.connections) subscriptions += connection.subscriptions.size;
+    return { connections: this.connections.size, subscriptions };
   }
 
   /**

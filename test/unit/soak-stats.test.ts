@@ -208,6 +208,16 @@ describe('simulation', () => {
     expect(cuts[39]).toBeLessThanOrEqual(200);
   });
 
+  it('MSER-5 keeps the earliest cut on an exact line, whatever the rounding of the later ones', () => {
+    // A count that grows by exactly one per sample from the start: every cut fits a line to
+    // within rounding error, so none is better than keeping everything past the floor.
+    const y = range(150, (i) => 15 + i);
+    expect(mser5(y, { floor: 5, model: 'line' }).cut).toBe(5);
+    const v = judgeSeries({ x: range(150, (i) => 2 * i + 1), y, iterations: range(150, (i) => 2 * i + 1), kind: 'count', budget: 0.002, warmupFloor: 5 });
+    expect(v.verdict).toBe('leak');
+    expect(v.stillWarming).toBe(false);
+  });
+
   it('MSER-5 clamps to the floor and to half the run, and says when nothing steady is left', () => {
     const flat = range(100, () => 5);
     expect(mser5(flat, { floor: 10 })).toEqual({ cut: 10, steady: true, atLimit: false });
@@ -311,6 +321,20 @@ describe('verdicts', () => {
     const v = judgeSeries({ x, y, iterations: x, kind: 'count', budget: 0.002 });
     expect(v.verdict).toBe('clean');
     expect(judgeSeries({ x, y: range(600, () => 7), kind: 'count', budget: 0 }).why).toMatch(/flat at 7/);
+  });
+
+  it('calls a noisy count clean when it comes back to its baseline, and not when its floor rises', () => {
+    const g = seeded(9);
+    const x = range(200);
+    // Transient opens of up to 19 at once: the interval cannot exclude the budget, but the count
+    // keeps falling back to 40.
+    const noisy = Float64Array.from(x, () => 40 + (g.uniform() < 0.2 ? 0 : 1 + Math.floor(19 * g.uniform())));
+    const back = judgeSeries({ x, y: noisy, iterations: x, kind: 'count', budget: 1e-6 });
+    expect(back.verdict).toBe('clean');
+    expect(back.why).toMatch(/comes back to its baseline \(least in the last quarter 40, in the first 40\)/);
+    // The same noise on a floor that rises once (one step: not the whole-step pattern).
+    const risen = Float64Array.from(noisy, (v, i) => v + (i >= 120 ? 1 : 0));
+    expect(judgeSeries({ x, y: risen, iterations: x, kind: 'count', budget: 1e-6 }).verdict).not.toBe('clean');
   });
 
   it('makes no false leak in 20 clean short runs of a whole family, and finds the one leak among ten hour-long series', () => {
