@@ -81,7 +81,7 @@ export async function runSoak(options: SoakOptions, abort: AbortSignal = new Abo
       return plannedMs / (def.scope.startsWith('instance') ? intervals.instanceMs : intervals.runtimeMs) + 64;
     });
     let iteration = 0;
-    const samplers = new Samplers(target, store, fleet, options.budgets, { idle, runtimeMemory: options.runtimeMemory }, startedAt);
+    const samplers = new Samplers(target, store, fleet, options.budgets, { idle, runtimeMemory: options.runtimeMemory, detailedEvery: options.intervals.detailedEvery }, startedAt);
 
     await workload.setup?.(ctx);
     const loopStarted = Date.now();

@@ -51,6 +51,8 @@ export interface Intervals {
   runtimeMs: number;
   /** Every tab is sampled once per this long, one tab at a time between iterations (0: one tab after every iteration). */
   tabCycleMs: number;
+  /** PSS and USS (smaps_rollup) on every this many instance samples (default 5). */
+  detailedEvery?: number;
 }
 
 export interface SoakOptions {
@@ -93,7 +95,7 @@ export interface SoakOptions {
 export const DEFAULT_DURATION_MS = 60 * 60_000;
 
 /** The CI mode: one instance, two tabs, a few hundred iterations, a tab sample after every iteration. */
-export const SHORT = { instances: 1, tabs: 2, iterations: 400, intervals: { instanceMs: 500, runtimeMs: 500, tabCycleMs: 0 } } as const;
+export const SHORT = { instances: 1, tabs: 2, iterations: 400, intervals: { instanceMs: 500, runtimeMs: 500, tabCycleMs: 0, detailedEvery: 2 } } as const;
 
 export const LONG_INTERVALS: Intervals = { instanceMs: 2_000, runtimeMs: 5_000, tabCycleMs: 5_000 };
 

@@ -20,6 +20,9 @@ type Sampler = 'instance' | 'instanceDetailed' | 'tab' | 'runtime';
 /** PSS and USS (smaps_rollup, a walk of every mapping: ~2.5 ms of CPU per Chrome process) are read every this many instance ticks. */
 export const DETAILED_EVERY = 5;
 
+/** libuv requests (FSReqCallback, CloseReq, GetAddrInfoReqWrap, WriteWrap…), as named by process.getActiveResourcesInfo(). */
+export const isRequest = (type: string): boolean => /Req(Wrap|Callback|Promise)?$|^(WriteWrap|ShutdownWrap)$/.test(type);
+
 export interface SamplingCost {
   samples: number;
   cpuMs: number;
@@ -49,7 +52,7 @@ export class Samplers {
     private readonly fleet: Fleet,
     private readonly budgets: Budgets,
     /** Idle workloads are judged per hour; the runtime's memory is judged per hour, or only plotted. */
-    private readonly mode: { idle: boolean; runtimeMemory: 'hours' | 'iterations' | 'plot' },
+    private readonly mode: { idle: boolean; runtimeMemory: 'hours' | 'iterations' | 'plot'; detailedEvery?: number },
     private readonly startedAt: number,
   ) {}
 
@@ -112,7 +115,7 @@ export class Samplers {
    * /proc of every instance's tree: private footprint, fds, threads, processes by type, and on
    * every DETAILED_EVERY-th tick (or when `detailed`) PSS and USS; its targets.
    */
-  sampleInstances(iteration: number, detailed = this.instanceTicks % DETAILED_EVERY === 0): Promise<void> {
+  sampleInstances(iteration: number, detailed = this.instanceTicks % (this.mode.detailedEvery ?? DETAILED_EVERY) === 0): Promise<void> {
     this.instanceTicks++;
     return this.timed(detailed ? 'instanceDetailed' : 'instance', async () => {
       const pids = new Map<string, number>();
@@ -215,14 +218,17 @@ export class Samplers {
       put('fds', 'open fds', 'count', 'count', s.fds);
       let handles = 0;
       for (const [type, n] of Object.entries(s.resources)) {
-        handles += n;
-        put(`resources.${type}`, `active resources: ${type}`, 'count', 'count', n);
+        // A request (an fs read, a close, a write under way) is an operation in flight, caught or
+        // not by the sample's instant: plotted, not judged. Handles (sockets, timers, servers) are.
+        const request = isRequest(type);
+        if (!request) handles += n;
+        put(`resources.${type}`, `active resources: ${type}`, request ? 'info' : 'count', request ? 'info' : 'count', n);
       }
       // A type absent from this sample has none now.
       for (const key of this.store.defs.keys()) {
         if (key.startsWith('runtime.resources.') && !(key.slice('runtime.resources.'.length) in s.resources)) this.push(key, t, iteration, 0);
       }
-      put('resources', 'active resources (all types)', 'count', 'count', handles);
+      put('resources', 'active handles (all types but requests in flight)', 'count', 'count', handles);
       for (const [name, n] of Object.entries(s.registries)) {
         // Calls under way come and go with the workload: plotted, not judged.
         put(`registry.${name}`, `registry: ${name}`, name === 'busyTabs' ? 'info' : 'count', name === 'busyTabs' ? 'info' : 'count', n);

@@ -165,8 +165,9 @@ function finish(a: Analysis, alpha: number): SeriesVerdict {
   const notes = `(n/n* ${t.ratio.toFixed(2)}; ${a.cut} warm-up samples dropped${a.growing ? ', steady state taken as a line' : ''})`;
   const out = (verdict: SeriesVerdict['verdict'], why: string, pattern?: string): SeriesVerdict => ({ ...head, verdict, why: `${name}${why} ${notes}`, slope, ciLow, ciHigh, p: t.p, pPlain: t.pPlain, varianceRatio: t.ratio, ...(pattern ? { pattern } : {}) });
   const budget = format(input.budget, input);
+  // Every steady sample equal: nothing grows (and the interval of an all-ties series is undefined).
+  if (a.y.every((v) => v === a.y[0])) return out('clean', `flat at ${format(a.y[0]!, { ...input, per: undefined })} after warm-up`);
   if (input.kind === 'count') {
-    if (a.y.every((v) => v === a.y[0])) return out('clean', `flat at ${format(a.y[0]!, { ...input, per: undefined })} after warm-up`);
     const pattern = wholeSteps(a.x, a.y, input.iterations && Float64Array.from(input.iterations).subarray(a.cut), input.per ?? 'x-units');
     if (pattern) return out('leak', `does not come back to baseline: ${pattern}; ${ci}`, pattern);
     if (ciLow > 0) return out('leak', `grows steadily: ${ci}, above 0`);

@@ -38,6 +38,9 @@ export async function readFrames(raw: RawCdp, computedStyles: string[], signal?:
         const rootTree = raw.send('Accessibility.getFullAXTree', {}, signal, sessionId);
         // An iframe session's place: its <iframe> element in the parent session.
         const owner = k === 0 ? null : ownerBox(on(raw, parent, signal), frameId, signal);
+        // Each is awaited below, where its failure counts; until then a failure of the frame
+        // tree's read (an abort fails them all at once) must not leave these unhandled.
+        for (const pending of [dom, rootTree, owner]) pending?.catch(() => {});
         const { frameTree } = await raw.call<{ frameTree: FrameTree }>('Page.getFrameTree', {}, sessionId, signal);
         const local = inProcess(frameTree, outOfProcess);
         const children = await Promise.all(

@@ -97,7 +97,9 @@ describe('inspector page', () => {
     const anonymous = await fetch(`${base}/inspector`);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.text()).toMatch(/inspector\?token=/);
+    // Every body is read: an unread one keeps its keep-alive socket open past the server's close.
     const trade = await fetch(`${base}/inspector?token=${encodeURIComponent(TOKEN)}`, { redirect: 'manual' });
+    await trade.arrayBuffer();
     expect(trade.status).toBe(303);
     expect(trade.headers.get('location')).toBe('/inspector');
     const cookie = trade.headers.get('set-cookie') ?? '';
@@ -105,16 +107,21 @@ describe('inspector page', () => {
     // Not the token: a value derived from it (the browser sends cookies to every port of the host).
     expect(cookie).not.toContain(encodeURIComponent(TOKEN));
     expect(cookie).not.toContain(Buffer.from(TOKEN).toString('base64url'));
-    expect((await fetch(`${base}/inspector?token=wrong`, { redirect: 'manual' })).status).toBe(401);
+    const wrong = await fetch(`${base}/inspector?token=wrong`, { redirect: 'manual' });
+    await wrong.arrayBuffer();
+    expect(wrong.status).toBe(401);
     const jar = cookie.split(';')[0]!;
     for (const path of ['/inspector', '/inspector/app.js', '/inspector/app.css', '/inspector/favicon.svg', '/machines', '/inspector/thumbnail?tabId=t-none', '/inspector/nothing']) {
       const response = await fetch(`${base}${path}`, { headers: { cookie: jar } });
+      await response.arrayBuffer();
       expect([path, response.status]).toEqual([path, path.includes('t-none') || path.includes('nothing') ? 404 : 200]);
       expect(response.headers.get('content-security-policy')).toBe("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     }
-    expect((await fetch(`${base}/inspector`, { headers: { cookie: 'tabvisor_inspector=forged' } })).status).toBe(401);
+    const forged = await fetch(`${base}/inspector`, { headers: { cookie: 'tabvisor_inspector=forged' } });
+    await forged.arrayBuffer();
+    expect(forged.status).toBe(401);
     // A 401 carries the headers too.
     expect(anonymous.headers.get('content-security-policy')).toContain("default-src 'self'");
     // /machines: its hash as ETag.

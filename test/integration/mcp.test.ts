@@ -204,8 +204,9 @@ describe('recovery under an agent', () => {
   it('a browser killed mid-session recovers, and the next tool call waits for it and works on the same tab id', async () => {
     const at = await tool(stdio, 'browser_navigate', { url: h.pages.put('/recover', FORM) });
     const tabId = tabIdIn(at.text);
-    const { instanceId } = (await h.client.call('tab.list')).tabs.find((t) => t.tabId === tabId)!;
-    const { pid } = await h.client.call('instance.get', { instanceId });
+    // The agent's tab is the MCP session's, not this client's: an operator's view (all).
+    const { instanceId } = (await h.client.call('tab.list', { all: true })).tabs.find((t) => t.tabId === tabId)!;
+    const { pid } = await h.client.call('instance.get', { instanceId, all: true });
     const mark = h.events.mark();
     process.kill(pid as number, 'SIGKILL');
     await h.events.waitFor({ actor: instanceId, to: 'recovering' }, mark);
@@ -216,17 +217,18 @@ describe('recovery under an agent', () => {
     const typed = await tool(stdio, 'browser_type', { ref: refOf(after.text, 'textbox', 'Your name'), text: 'Grace', submit: true });
     expect(typed.error).toBe(false);
     expect((await tool(stdio, 'browser_wait_for', { text: 'welcome Grace (free)' })).error).toBe(false);
-    expect((await h.client.call('instance.get', { instanceId })).restarts).toBe(1);
+    expect((await h.client.call('instance.get', { instanceId, all: true })).restarts).toBe(1);
   });
 
   it('a session that ends stops its instances', async () => {
-    const before = (await h.client.call('instance.list')).instances.map((i) => i.instanceId);
+    const all = { all: true };
+    const before = (await h.client.call('instance.list', all)).instances.map((i) => i.instanceId);
     expect(before).toHaveLength(2);
     await httpTransport.terminateSession();
     await http.close();
     await stdio.close();
-    for (let i = 0; i < 100 && (await h.client.call('instance.list')).instances.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
-    expect((await h.client.call('instance.list')).instances).toEqual([]);
+    for (let i = 0; i < 100 && (await h.client.call('instance.list', all)).instances.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await h.client.call('instance.list', all)).instances).toEqual([]);
     expect(stderr.join('')).toContain('MCP session ending');
   });
 });

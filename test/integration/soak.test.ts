@@ -47,7 +47,9 @@ describe('tabvisor soak --short', () => {
     expect(leaky.exitCode, leaky.output).toBe(99);
     const heap = leaky.report!.series.find((s) => s.key === 'i1t1.jsHeap')!;
     expect(heap.verdict?.verdict, heap.verdict?.why).toBe('leak');
-    expect(heap.verdict!.ciLow).toBeLessThanOrEqual(100 * 1024);
+    // The injected rate: 100 KiB of doubles, plus the array's own headers and its slot in the
+    // page's list (tens of bytes; the self-test counts up to 128).
+    expect(heap.verdict!.ciLow).toBeLessThanOrEqual(100 * 1024 + 128);
     expect(heap.verdict!.ciHigh).toBeGreaterThanOrEqual(100 * 1024);
     // The control tab, doing the same clicks on a page that keeps nothing, is not flagged.
     expect(verdicts(leaky.report)['i1t2.jsHeap']).not.toBe('leak');

@@ -323,6 +323,13 @@ describe('verdicts', () => {
     expect(judgeSeries({ x, y: range(600, () => 7), kind: 'count', budget: 0 }).why).toMatch(/flat at 7/);
   });
 
+  it('calls a byte series that never moves clean (a page heap that stays put), not inconclusive', () => {
+    const x = range(150);
+    const v = judgeSeries({ x, y: range(150, () => 1_843_200), kind: 'bytes', budget: 512 });
+    expect(v.verdict).toBe('clean');
+    expect(v.why).toMatch(/flat at/);
+  });
+
   it('calls a noisy count clean when it comes back to its baseline, and not when its floor rises', () => {
     const g = seeded(9);
     const x = range(200);

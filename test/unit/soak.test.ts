@@ -156,16 +156,18 @@ it('links signals without keeping anything in a long-lived one (AbortSignal.any 
     return heapUsedBytes();
   };
   const before = await settle();
-  for (let i = 0; i < 100_000; i++) {
+  for (let i = 0; i < 20_000; i++) {
     const call = new AbortController();
     const linked = linkedSignal(long.signal, call.signal);
+    // As the libraries a call goes through do: a listener on the call's signal, never removed.
+    linked.signal.addEventListener('abort', () => {});
     linked.dispose();
   }
   const kept = (await settle()) - before;
-  // A call through AbortSignal.any keeps ~60 bytes here for the long signal's life; these keep
-  // nothing of the kind. Over 100,000 calls the heap's own noise (a few hundred KB: the test
-  // file's other work, V8's caches) is a few bytes a call.
-  expect(kept / 100_000).toBeLessThan(16);
+  // The same loop through AbortSignal.any keeps ~1,200 bytes a call on Node 20.20 (measured
+  // with --expose-gc; nodejs/node#55351, #64476): the observed composite stays in the long
+  // signal's dependants. These keep nothing of the kind: the heap's noise is ~10 bytes a call.
+  expect(kept / 20_000).toBeLessThan(100);
   // And it links: either source aborts it, with its reason.
   const a = new AbortController();
   const b = new AbortController();
