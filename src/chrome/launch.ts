@@ -116,10 +116,16 @@ export async function launchChrome(options: LaunchOptions): Promise<ChromeProces
   });
   const pid = child.pid;
   let exitInfo: ExitInfo | null = null;
-  const exited = child.then(
-    (result): ExitInfo => (exitInfo = { code: result.exitCode ?? null, signal: result.signal ?? null }),
-    (): ExitInfo => (exitInfo = { code: null, signal: null }),
-  );
+  // The process's own 'exit' (its status, as soon as it is reaped) comes before execa's result,
+  // which waits for the child's streams to close: 20–70 ms later after a kill -9, the time a
+  // recovery would wait to name the signal. Whichever comes first settles `exited`.
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => resolve((exitInfo ??= { code, signal: signal ?? null })));
+    child.then(
+      (result) => resolve((exitInfo ??= { code: result.exitCode ?? null, signal: result.signal ?? null })),
+      () => resolve((exitInfo ??= { code: null, signal: null })),
+    );
+  });
   if (pid === undefined) {
     await exited;
     throw new Error(`could not spawn ${binary.path}`);
