@@ -41,7 +41,9 @@ try {
     }, only);
     if (missing.length) console.error(`no chart for: ${missing.join(', ')}`);
   }
-  await page.screenshot({ path: out as `${string}.png`, fullPage: true });
+  // With --only, down to the last chart shown (the page keeps its full height otherwise).
+  const bottom = only ? await page.evaluate(() => Math.ceil(document.getElementById('charts')!.getBoundingClientRect().bottom + scrollY + 16)) : null;
+  await page.screenshot(bottom ? { path: out as `${string}.png`, captureBeyondViewport: true, clip: { x: 0, y: 0, width: Number(flag('width') ?? 1400), height: bottom } } : { path: out as `${string}.png`, fullPage: true });
   if (errors.length) console.error(`console errors:\n${errors.join('\n')}`);
 } finally {
   await browser.close();

@@ -96,7 +96,7 @@ export const CASES: SelfTestCase[] = [
     tabEvery: 100,
     expect: [{ key: 'i1.targets', rate: () => exactly(1 / 100) }],
     // A tab is a renderer (memory, processes, threads, fds), and an actor and a session in the runtime.
-    mayFlag: /^(i1\.(pss|uss|private|processes|renderers|threads|fds)|runtime\.(registry\.(actors|tabs|cdpSessions)|heapUsed|external|arrayBuffers))$/,
+    mayFlag: /^(i1\.(pss|uss|private|processes(\.[\w-]+)?|threads|fds)|runtime\.(registry\.(actors|tabs|cdpSessions)|heapUsed|external|arrayBuffers))$/,
   },
 ];
 
