@@ -210,9 +210,10 @@ describe('events', () => {
         const mine = values.filter((e) => e.actor === actor);
         // One flush every 100 ms at most, one event per actor per flush.
         expect(mine.length).toBeLessThanOrEqual(Math.floor(elapsed / 100) + 1);
-        // A flush sends the actor's latest value if it differs from the last one sent; between
-        // 20 ms probes that is mostly the same waiting state, so how many differ is timing's.
-        expect(mine.length).toBeGreaterThanOrEqual(2);
+        // A flush sends the actor's latest value if it differs from the last one sent (the first
+        // always goes); between 20 ms probes that is mostly the same waiting state, so how many
+        // more differ is the machine's timing: at least the first, each unlike the one before.
+        expect(mine.length).toBeGreaterThanOrEqual(1);
         for (const [i, e] of mine.entries()) {
           expect(e).toMatchObject({ subscriptionId, kind: actor === tabId ? 'tab' : 'instance', instanceId, value: { running: expect.any(Object) }, at: expect.any(Number) });
           if (i > 0) expect(JSON.stringify(e.value)).not.toBe(JSON.stringify(mine[i - 1]!.value));
