@@ -102,9 +102,7 @@ export async function performAction(tab: TabHandle, request: ActionRequest, sign
   const { action, target } = request;
   if (NEEDS_TARGET.has(action) && !target) throw invalid('params.ref', 'a ref or a selector', `${action} needs a ref or a selector`);
   const deadline = performance.now() + request.timeoutMs;
-  const frame = target && 'ref' in target ? target.frame : undefined;
-  const ctx = await frameContext(tab, frame).catch(() => null);
-  if (!ctx) throw staleRef((target as { ref: string }).ref);
+  const ctx = await targetContext(tab, target);
   const navigation = FOLLOWS_NAVIGATION.has(action) ? tab.watchNavigation() : null;
   try {
     try {
@@ -221,9 +219,14 @@ async function act(tab: TabHandle, ctx: FrameContext, request: ActionRequest, de
  * evaluate on a ref). Its handles are in `GROUP` on `el.ctx`: release them there.
  */
 export async function locateOnPage(tab: TabHandle, target: ActionTarget, deadline: number, timeoutMs: number, signal: AbortSignal, want: { enabled: boolean; visible?: boolean }): Promise<Located> {
-  const ctx = await frameContext(tab, 'ref' in target ? target.frame : undefined).catch(() => null);
+  return locate(await targetContext(tab, target), target, deadline, timeoutMs, signal, want);
+}
+
+/** Where a target is acted on: its ref's frame, or the top document (a selector, or none). A ref whose frame is gone or navigated is stale: -32000. */
+async function targetContext(tab: TabHandle, target: ActionTarget | null): Promise<FrameContext> {
+  const ctx = await frameContext(tab, target && 'ref' in target ? target.frame : undefined).catch(() => null);
   if (!ctx) throw staleRef((target as { ref: string }).ref);
-  return locate(ctx, target, deadline, timeoutMs, signal, want);
+  return ctx;
 }
 
 /**

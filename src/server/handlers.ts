@@ -75,6 +75,13 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     stateSince: t.stateSince,
     value: t.value,
   });
+  /** A method on one of the caller's tabs: its tabId checked, the rest of its params handed on. */
+  const onOwnedTab =
+    <M extends MethodName>(run: (tabId: string, params: Omit<ValidParams<M>, 'tabId'>, signal: AbortSignal) => ReturnType<Handlers[M]>) =>
+    ({ tabId, ...params }: ValidParams<M> & { tabId: string }, call: Call) => {
+      ownedTab(tabId, call);
+      return run(tabId, params as Omit<ValidParams<M>, 'tabId'>, call.signal);
+    };
   const history =
     (move: 'back' | 'forward' | 'reload') =>
     ({ tabId, waitUntil, timeoutMs }: ValidParams<'tab.back'>, call: Call) => {
@@ -163,36 +170,18 @@ export function createHandlers(runtime: Runtime, info: ServerInfo): Handlers {
     'tab.back': history('back'),
     'tab.forward': history('forward'),
     'tab.reload': history('reload'),
-    'tab.waitFor': ({ tabId, ...params }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.waitFor(tabId, params, call.signal);
-    },
-    'tab.console': ({ tabId, ...params }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.console(tabId, params, call.signal);
-    },
-    'tab.network': ({ tabId, ...params }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.network(tabId, params, call.signal);
-    },
+    'tab.waitFor': onOwnedTab<'tab.waitFor'>((tabId, params, signal) => runtime.agent.waitFor(tabId, params, signal)),
+    'tab.console': onOwnedTab<'tab.console'>((tabId, params, signal) => runtime.agent.console(tabId, params, signal)),
+    'tab.network': onOwnedTab<'tab.network'>((tabId, params, signal) => runtime.agent.network(tabId, params, signal)),
     'tab.evaluate': ({ tabId, ...params }, call) => {
       // Refused before anything is looked up: a server without the flag says nothing of its tabs.
       if (!info.allowEvaluate) throw forbidden('tab.evaluate is off: the server must be started with --allow-evaluate');
       ownedTab(tabId, call);
       return runtime.agent.evaluate(tabId, params, call.signal);
     },
-    'tab.dialog': ({ tabId, ...params }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.dialog(tabId, params, call.signal);
-    },
-    'tab.upload': ({ tabId, ...params }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.upload(tabId, params, call.signal);
-    },
-    'tab.pdf': ({ tabId, ...params }, call) => {
-      ownedTab(tabId, call);
-      return runtime.agent.pdf(tabId, params, call.signal);
-    },
+    'tab.dialog': onOwnedTab<'tab.dialog'>((tabId, params, signal) => runtime.agent.dialog(tabId, params, signal)),
+    'tab.upload': onOwnedTab<'tab.upload'>((tabId, params, signal) => runtime.agent.upload(tabId, params, signal)),
+    'tab.pdf': onOwnedTab<'tab.pdf'>((tabId, params, signal) => runtime.agent.pdf(tabId, params, signal)),
     'tab.downloads': ({ tabId }, call) => {
       ownedTab(tabId, call);
       return runtime.agent.downloads(tabId);
