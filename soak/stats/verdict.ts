@@ -1,7 +1,7 @@
 // The leak verdict for one sampled series, and for a family of them under Holm's correction:
 // drop the detected warm-up, estimate the steady slope with an autocorrelation-aware confidence
 // interval, and compare it with the series' budget. Pure and structured-clone friendly.
-import { holmLevels, mser5, senInterval, trendTest, type CorrectionOptions, type Numbers, type TrendTest } from './trend.js';
+import { holmLevels, mser5, senInterval, slopeInterval, trendTest, type CorrectionOptions, type Numbers, type TrendTest } from './trend.js';
 
 export interface SeriesInput {
   /** Time or iteration of each sample, increasing (unevenly spaced is fine). */
@@ -54,6 +54,8 @@ export interface SeriesVerdict {
   varianceRatio: number;
   /** How a count's growth came in whole steps, when it did. */
   pattern?: string;
+  /** Present when the batch slopes decided, not Theil–Sen's and Mann–Kendall (too few effective samples for ranks). */
+  method?: 'batch-slopes';
 }
 
 /** What the family-independent part of a verdict computed; the Holm level is applied after. */
@@ -85,14 +87,36 @@ function analyze(input: SeriesInput): Analysis {
   const floor = input.warmupFloor ?? 0;
   const options = { floor, minSteady: input.minSteady };
   const level = mser5(input.y, options);
-  const line = level.atLimit ? mser5(input.y, { ...options, model: 'line' }) : undefined;
+  let line = level.atLimit ? mser5(input.y, { ...options, model: 'line' }) : undefined;
+  let late = !!line && (line.atLimit || line.cut > floor + (input.y.length - floor) / 4);
+  // MSER-5 weighs misfit against samples kept, whatever the misfit's size: on a series that a
+  // line fits from the floor on to a thousandth of its rise (a page keeping the same bytes every
+  // iteration), a few KiB of wobble early move its cut late. Nothing there is warming up.
+  if (late && straight(input.x, input.y, floor)) [line, late] = [{ ...line!, cut: floor, steady: input.y.length - floor >= (input.minSteady ?? 20) }, false];
   const warm = line ?? level;
   const x = Float64Array.from(input.x).subarray(warm.cut);
   const y = Float64Array.from(input.y).subarray(warm.cut);
-  const analysis = { input, cut: warm.cut, stillWarming: !!line && (line.atLimit || line.cut > floor + (input.y.length - floor) / 4), growing: !!line, x, y };
+  const analysis = { input, cut: warm.cut, stillWarming: late, growing: !!line, x, y };
   if (!warm.steady || analysis.stillWarming) return analysis;
   const g = Math.ceil(y.length / (input.maxPoints ?? 1500));
   return { ...analysis, test: trendTest(thin(y, g), thin(x, g), { budget: input.budget, correction: input.correction }) };
+}
+
+/** A least-squares line through the samples from `from` on misses none by more than 1/1000 of its rise. */
+function straight(xs: Numbers, ys: Numbers, from: number): boolean {
+  const x = Float64Array.from(xs).subarray(from);
+  const y = Float64Array.from(ys).subarray(from);
+  const n = x.length;
+  if (n < 3) return false;
+  const mx = x.reduce((a, v) => a + v, 0) / n;
+  const my = y.reduce((a, v) => a + v, 0) / n;
+  let [sxx, sxy] = [0, 0];
+  for (let i = 0; i < n; i++) [sxx, sxy] = [sxx + (x[i]! - mx) ** 2, sxy + (x[i]! - mx) * (y[i]! - my)];
+  const slope = sxy / sxx;
+  const rise = Math.abs(slope * (x[n - 1]! - x[0]!));
+  let worst = 0;
+  for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(y[i]! - my - slope * (x[i]! - mx)));
+  return rise > 0 && worst <= rise / 1000;
 }
 
 /**
@@ -147,7 +171,25 @@ function format(v: number, input: SeriesInput): string {
   return `${Number((v / 1024 ** u).toPrecision(3))} ${units[u]}${per}`;
 }
 
-function finish(a: Analysis, alpha: number): SeriesVerdict {
+/**
+ * Ranks or sizes. Mann–Kendall (and Sen's interval, which inverts it) is the test: it shrugs off
+ * outliers and odd noise. But ranks run out: with n/n* large, even a series whose every pair
+ * rises cannot reach the family's strictest level, and a page keeping 100 KiB each iteration,
+ * sampled 75 times with a few KiB of wobble, came out inconclusive. Then a byte series is judged
+ * by the t-interval of its batch slopes (see batchSlopes), which reads sizes.
+ * The choice rests on n, ties and the correction only, never on the slope, so it does not spend
+ * the level twice. Counts keep to ranks: they move in whole steps and long level shifts that an
+ * AR(1) model understates, and a t-test would call one late step a trend.
+ */
+function usesSizes(a: Analysis, strictest: number): boolean {
+  return !!a.test && a.input.kind === 'bytes' && a.test.pBest > strictest;
+}
+
+function pOf(a: Analysis, strictest: number): number {
+  return !a.test ? 1 : usesSizes(a, strictest) ? a.test.pSizes : a.test.p;
+}
+
+function finish(a: Analysis, alpha: number, strictest: number): SeriesVerdict {
   const { input } = a;
   const confidence = 1 - alpha;
   const head = { n: input.y.length, cut: a.cut, stillWarming: a.stillWarming, budget: input.budget, confidence };
@@ -159,14 +201,17 @@ function finish(a: Analysis, alpha: number): SeriesVerdict {
       : `${name}run too short: ${input.y.length} samples leave no steady part of ${input.minSteady ?? 20} after a warm-up of at least ${Math.max(a.cut, input.warmupFloor ?? 0)}`;
     return { ...head, verdict: 'inconclusive', why, slope: NaN, ciLow: NaN, ciHigh: NaN, p: 1, pPlain: 1, varianceRatio: NaN };
   }
-  const { slope } = t;
-  const [ciLow, ciHigh] = senInterval(t.slopes, t.varS, alpha);
+  const sizes = usesSizes(a, strictest);
+  const slope = sizes ? t.batches.slope : t.slope;
+  const [ciLow, ciHigh] = sizes ? slopeInterval(t.batches, alpha) : senInterval(t.slopes, t.varS, alpha);
   const ci = `slope ${format(slope, input)}, ${Number((100 * confidence).toPrecision(4))}% CI [${format(ciLow, input)}, ${format(ciHigh, input)}]`;
-  const notes = `(n/n* ${t.ratio.toFixed(2)}; ${a.cut} warm-up samples dropped${a.growing ? ', steady state taken as a line' : ''})`;
-  const out = (verdict: SeriesVerdict['verdict'], why: string, pattern?: string): SeriesVerdict => ({ ...head, verdict, why: `${name}${why} ${notes}`, slope, ciLow, ciHigh, p: t.p, pPlain: t.pPlain, varianceRatio: t.ratio, ...(pattern ? { pattern } : {}) });
+  const flat = a.y.every((v) => v === a.y[0]);
+  const how = sizes && !flat ? `the slopes of 5 batches, t on 4 df: n/n* ${t.ratio.toFixed(2)} leaves ranks too few effective samples` : `n/n* ${t.ratio.toFixed(2)}`;
+  const notes = `(${how}; ${a.cut} warm-up samples dropped${a.growing ? ', steady state taken as a line' : ''})`;
+  const out = (verdict: SeriesVerdict['verdict'], why: string, pattern?: string): SeriesVerdict => ({ ...head, verdict, why: `${name}${why} ${notes}`, slope, ciLow, ciHigh, p: pOf(a, strictest), pPlain: t.pPlain, varianceRatio: t.ratio, ...(sizes ? { method: 'batch-slopes' as const } : {}), ...(pattern ? { pattern } : {}) });
   const budget = format(input.budget, input);
   // Every steady sample equal: nothing grows (and the interval of an all-ties series is undefined).
-  if (a.y.every((v) => v === a.y[0])) return out('clean', `flat at ${format(a.y[0]!, { ...input, per: undefined })} after warm-up`);
+  if (flat) return out('clean', `flat at ${format(a.y[0]!, { ...input, per: undefined })} after warm-up`);
   if (input.kind === 'count') {
     const pattern = wholeSteps(a.x, a.y, input.iterations && Float64Array.from(input.iterations).subarray(a.cut), input.per ?? 'x-units');
     if (pattern) return out('leak', `does not come back to baseline: ${pattern}; ${ci}`, pattern);
@@ -189,7 +234,7 @@ function finish(a: Analysis, alpha: number): SeriesVerdict {
  */
 export function judgeSeries(input: SeriesInput, options: { alpha?: number; familySize?: number; holmStep?: number } = {}): SeriesVerdict {
   const { alpha = 0.05, familySize = 1, holmStep = 1 } = options;
-  return finish(analyze(input), alpha / (familySize - holmStep + 1));
+  return finish(analyze(input), alpha / (familySize - holmStep + 1), alpha / familySize);
 }
 
 /**
@@ -198,6 +243,7 @@ export function judgeSeries(input: SeriesInput, options: { alpha?: number; famil
  */
 export function judgeFamily(inputs: SeriesInput[], alpha = 0.05): SeriesVerdict[] {
   const analyses = inputs.map(analyze);
-  const levels = holmLevels(analyses.map((a) => a.test?.p ?? 1), alpha);
-  return analyses.map((a, i) => finish(a, levels[i]!));
+  const strictest = alpha / Math.max(1, analyses.length);
+  const levels = holmLevels(analyses.map((a) => pOf(a, strictest)), alpha);
+  return analyses.map((a, i) => finish(a, levels[i]!, strictest));
 }
