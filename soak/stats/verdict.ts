@@ -1,7 +1,7 @@
 // The leak verdict for one sampled series, and for a family of them under Holm's correction:
 // drop the detected warm-up, estimate the steady slope with an autocorrelation-aware confidence
 // interval, and compare it with the series' budget. Pure and structured-clone friendly.
-import { holmLevels, mser5, senInterval, slopeInterval, trendTest, type CorrectionOptions, type Numbers, type TrendTest } from './trend.js';
+import { holmLevels, lsSlope, mser5, senInterval, slopeInterval, trendTest, type CorrectionOptions, type Numbers, type TrendTest } from './trend.js';
 
 export interface SeriesInput {
   /** Time or iteration of each sample, increasing (unevenly spaced is fine). */
@@ -71,6 +71,8 @@ interface Analysis {
   y: Float64Array;
   /** Absent when no steady part is left to test. */
   test?: TrendTest;
+  /** Still warming up, and what was tested is the second half only: it can be clean, never a leak. */
+  settling?: boolean;
 }
 
 /** Block means of g consecutive samples, so a long run costs O(maxPoints²), not O(n²). */
@@ -97,9 +99,21 @@ function analyze(input: SeriesInput): Analysis {
   const x = Float64Array.from(input.x).subarray(warm.cut);
   const y = Float64Array.from(input.y).subarray(warm.cut);
   const analysis = { input, cut: warm.cut, stillWarming: late, growing: !!line, x, y };
-  if (!warm.steady || analysis.stillWarming) return analysis;
-  const g = Math.ceil(y.length / (input.maxPoints ?? 1500));
-  return { ...analysis, test: trendTest(thin(y, g), thin(x, g), { budget: input.budget, correction: input.correction }) };
+  const test = (x: Float64Array, y: Float64Array) => {
+    const g = Math.ceil(y.length / (input.maxPoints ?? 1500));
+    return trendTest(thin(y, g), thin(x, g), { budget: input.budget, correction: input.correction });
+  };
+  if (analysis.stillWarming) {
+    // A warm-up still slowing down grows faster in the second half of the run than at any time
+    // after it. If even that half grows slower than the budget, so does the steady state: clean.
+    // Otherwise nothing can be said yet (a leak needs a steady state to be called).
+    const half = Math.max(warm.cut, Math.ceil(input.y.length / 2));
+    if (input.kind !== 'bytes' || input.y.length - half < (input.minSteady ?? 20)) return analysis;
+    const [hx, hy] = [Float64Array.from(input.x).subarray(half), Float64Array.from(input.y).subarray(half)];
+    return { ...analysis, cut: half, x: hx, y: hy, settling: true, test: test(hx, hy) };
+  }
+  if (!warm.steady) return analysis;
+  return { ...analysis, test: test(x, y) };
 }
 
 /** A least-squares line through the samples from `from` on misses none by more than 1/1000 of its rise. */
@@ -108,14 +122,11 @@ function straight(xs: Numbers, ys: Numbers, from: number): boolean {
   const y = Float64Array.from(ys).subarray(from);
   const n = x.length;
   if (n < 3) return false;
+  const slope = lsSlope(y, x);
   const mx = x.reduce((a, v) => a + v, 0) / n;
   const my = y.reduce((a, v) => a + v, 0) / n;
-  let [sxx, sxy] = [0, 0];
-  for (let i = 0; i < n; i++) [sxx, sxy] = [sxx + (x[i]! - mx) ** 2, sxy + (x[i]! - mx) * (y[i]! - my)];
-  const slope = sxy / sxx;
   const rise = Math.abs(slope * (x[n - 1]! - x[0]!));
-  let worst = 0;
-  for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(y[i]! - my - slope * (x[i]! - mx)));
+  const worst = y.reduce((w, v, i) => Math.max(w, Math.abs(v - my - slope * (x[i]! - mx))), 0);
   return rise > 0 && worst <= rise / 1000;
 }
 
@@ -212,6 +223,10 @@ function finish(a: Analysis, alpha: number, strictest: number): SeriesVerdict {
   const budget = format(input.budget, input);
   // Every steady sample equal: nothing grows (and the interval of an all-ties series is undefined).
   if (flat) return out('clean', `flat at ${format(a.y[0]!, { ...input, per: undefined })} after warm-up`);
+  if (a.settling) {
+    if (ciHigh < input.budget) return out('clean', `still settling at half the run, but its second half already grows slower than the budget: ${ci}, below ${budget}`);
+    return out('inconclusive', `run too short: still warming up at half the run, and its second half (${ci}) does not stay below ${budget}; run longer`);
+  }
   if (input.kind === 'count') {
     const pattern = wholeSteps(a.x, a.y, input.iterations && Float64Array.from(input.iterations).subarray(a.cut), input.per ?? 'x-units');
     if (pattern) return out('leak', `does not come back to baseline: ${pattern}; ${ci}`, pattern);

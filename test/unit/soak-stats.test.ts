@@ -370,6 +370,28 @@ describe('verdicts', () => {
     expect(short.why).toMatch(/run too short/);
   });
 
+  it('calls a warm-up still slowing down at half the run clean when its second half already grows slower than the budget, and never a leak', () => {
+    // Chrome's memory over a short run: a rise with a time constant of 150 iterations, sampled
+    // every 2 for 400, with noise. It has not levelled off by half the run.
+    const x = range(200, (i) => 2 * i);
+    const noise = seeded(31).ar1(200, 0.5);
+    const y = Float64Array.from(x, (it, i) => 200 * MiB + 30 * MiB * (1 - Math.exp(-it / 150)) + 256 * 1024 * noise[i]!);
+    const input = { x, y, kind: 'bytes' as const, budget: 200 * 1024, per: 'iteration', warmupFloor: 5 };
+    const v = judgeSeries(input);
+    expect(v.stillWarming).toBe(true);
+    // Its second half grows at 54 KiB/iteration at most, well under 200: whatever is left of the
+    // warm-up only slows further.
+    expect(v.verdict, v.why).toBe('clean');
+    expect(v.why).toMatch(/still settling at half the run/);
+    expect(v.ciHigh).toBeLessThan(200 * 1024);
+    // Against a budget the second half does not clear, it stays inconclusive: a leak needs a
+    // steady state, and this one has none yet.
+    const tight = judgeSeries({ ...input, budget: 8 * 1024 });
+    expect(tight.stillWarming).toBe(true);
+    expect(tight.verdict, tight.why).toBe('inconclusive');
+    expect(tight.why).toMatch(/run too short: still warming up/);
+  });
+
   it('calls a count that steps +1 every 100 iterations a leak, transient opens notwithstanding', () => {
     const g = seeded(6);
     const x = range(600);
