@@ -207,6 +207,14 @@ function finish(a: Analysis, alpha: number, strictest: number): SeriesVerdict {
   const name = input.name ? `${input.name}: ` : '';
   const t = a.test;
   if (!t) {
+    // A count is judged by where it comes back to, warm-up or not: a level that rose for a while
+    // and fell back (a socket pool that grew, then shrank) is not a leak, and no steady state is
+    // needed to see it.
+    const settled = a.stillWarming && input.kind === 'count' ? backToBaseline(Float64Array.from(input.y).subarray(input.warmupFloor ?? 0)) : undefined;
+    if (settled) {
+      const why = `${name}comes back to its baseline though its level moved for most of the run (least in the last quarter ${settled.last}, in the first ${settled.first})`;
+      return { ...head, verdict: 'clean', why, slope: NaN, ciLow: NaN, ciHigh: NaN, p: 1, pPlain: 1, varianceRatio: NaN };
+    }
     const why = a.stillWarming
       ? `${name}run too short: still warming up at half the run (${input.y.length} samples; growth still slowing down), run longer`
       : `${name}run too short: ${input.y.length} samples leave no steady part of ${input.minSteady ?? 20} after a warm-up of at least ${Math.max(a.cut, input.warmupFloor ?? 0)}`;

@@ -392,6 +392,25 @@ describe('verdicts', () => {
     expect(tight.why).toMatch(/run too short: still warming up/);
   });
 
+  it('calls a count clean that comes back to its baseline though MSER-5 finds it still warming up, and not one that stays up', () => {
+    // The runtime's fds in a clean short run (2026-12-02), as runs of [value, samples]: a level
+    // of 36 for a while in the middle (a connection pool grown, then shrunk), back to 35 after.
+    const runs: [number, number][] = [[36, 1], [35, 19], [36, 1], [35, 58], [36, 33], [37, 1], [36, 7], [35, 4], [36, 1], [35, 2], [36, 2], [35, 5], [36, 1], [35, 45], [36, 1], [35, 31], [36, 3], [35, 13], [36, 1], [35, 15], [36, 1], [35, 1], [36, 1], [35, 1], [36, 1], [35, 1], [36, 1], [35, 11]];
+    const y = Float64Array.from(runs.flatMap(([v, n]) => Array<number>(n).fill(v)));
+    const x = range(y.length, (i) => Math.round((i * 1199) / (y.length - 1)));
+    const input: SeriesInput = { x, y, iterations: x, kind: 'count', budget: 0.005, warmupFloor: 5 };
+    const v = judgeSeries(input);
+    expect(v.stillWarming).toBe(true);
+    expect(v.verdict, v.why).toBe('clean');
+    expect(v.why).toMatch(/comes back to its baseline/);
+    // The same noise 3 higher from the plateau on, kept to the end: still warming up by MSER-5,
+    // and it did not come back. Nothing can be said yet.
+    const stays = Float64Array.from(y, (value, i) => (i >= 79 ? value + 3 : value));
+    const up = judgeSeries({ ...input, y: stays });
+    expect(up.stillWarming).toBe(true);
+    expect(up.verdict, up.why).toBe('inconclusive');
+  });
+
   it('calls a count that steps +1 every 100 iterations a leak, transient opens notwithstanding', () => {
     const g = seeded(6);
     const x = range(600);
