@@ -10,6 +10,7 @@ export interface SoakFlags {
   workload: string;
   duration?: string;
   iterations?: number;
+  warmup?: number;
   instances?: number;
   tabs?: number;
   out?: string;
@@ -44,6 +45,7 @@ export function soakOptions(flags: SoakFlags): SoakOptions {
     workload: flags.workload,
     durationMs: durationMs ?? (iterations === undefined ? DEFAULT_DURATION_MS : undefined),
     iterations,
+    warmup: flags.warmup,
     instances: flags.instances ?? (short ? SHORT.instances : 2),
     tabs: flags.tabs ?? (short ? SHORT.tabs : 2),
     out: flags.out ?? join('soak-results', stamp()),

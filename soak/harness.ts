@@ -84,6 +84,28 @@ export async function runSoak(options: SoakOptions, abort: AbortSignal = new Abo
     const samplers = new Samplers(target, store, fleet, options.budgets, { idle, runtimeMemory: options.runtimeMemory, detailedEvery: options.intervals.detailedEvery }, startedAt);
 
     await workload.setup?.(ctx);
+    const errors: string[] = [];
+    let failedInARow = 0;
+    let failed = 0;
+    /** One iteration of the workload; `i` is the workload's own count, warm-up included. */
+    const runIteration = async (i: number, label: string) => {
+      try {
+        await workload.iteration(ctx, i);
+        failedInARow = 0;
+      } catch (error) {
+        failed++;
+        failedInARow++;
+        const message = error instanceof Error ? error.message : String(error);
+        if (errors.length < 20) errors.push(`${label}: ${message}`);
+        log(`${label} failed: ${message}`);
+        if (failedInARow >= MAX_FAILED_IN_A_ROW) throw new Error(`${MAX_FAILED_IN_A_ROW} iterations in a row failed; the last: ${message}`);
+      }
+    };
+    // Warm-up: run, not sampled, not judged (see SoakOptions.warmup).
+    const warmup = options.warmup ?? 0;
+    for (let i = 0; i < warmup && !stop.signal.aborted; i++) await runIteration(i, `warm-up iteration ${i}`);
+    if (warmup) log(`${warmup} warm-up iterations done; sampling starts`);
+    const jobsBefore = target.hookJobs();
     const loopStarted = Date.now();
     // The samplers on their own clocks, never overlapping themselves.
     const every = (name: string, ms: number, work: () => Promise<unknown>) => {
@@ -108,25 +130,12 @@ export async function runSoak(options: SoakOptions, abort: AbortSignal = new Abo
       progress = new Progress(store, target, options.alpha, () => ({ iteration, elapsedMs: Date.now() - loopStarted, durationMs, iterations: options.iterations }));
       progress.start();
     }
-    const errors: string[] = [];
-    let failedInARow = 0;
-    let failed = 0;
     let lastTabSample = 0;
     const tabEveryMs = intervals.tabCycleMs / tabs;
     while (!stop.signal.aborted) {
       if (options.iterations !== undefined && iteration >= options.iterations) break;
       if (durationMs !== undefined && Date.now() - loopStarted >= durationMs) break;
-      try {
-        await workload.iteration(ctx, iteration);
-        failedInARow = 0;
-      } catch (error) {
-        failed++;
-        failedInARow++;
-        const message = error instanceof Error ? error.message : String(error);
-        if (errors.length < 20) errors.push(`iteration ${iteration}: ${message}`);
-        log(`iteration ${iteration} failed: ${message}`);
-        if (failedInARow >= MAX_FAILED_IN_A_ROW) throw new Error(`${MAX_FAILED_IN_A_ROW} iterations in a row failed; the last: ${message}`);
-      }
+      await runIteration(warmup + iteration, `iteration ${iteration}`);
       iteration++;
       if (performance.now() - lastTabSample >= tabEveryMs) {
         lastTabSample = performance.now();
@@ -159,10 +168,12 @@ export async function runSoak(options: SoakOptions, abort: AbortSignal = new Abo
         loopStartedAt: loopStarted,
         endedAt: Date.now(),
         iterations: iteration,
+        warmupIterations: warmup,
         failedIterations: failed,
         errors,
         stoppedEarly,
-        hookJobs: target.hookJobs(),
+        // Jobs of the measured iterations only: the self-test divides them by `iterations`.
+        hookJobs: jobsBefore === null ? null : target.hookJobs()! - jobsBefore,
       },
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryBytes: totalmem(), kernel: release(), load },
       cost: samplers.cost,

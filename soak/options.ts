@@ -8,8 +8,10 @@ const MiB = 1024 * 1024;
  * Allowed growth, per series family, on the axis each is judged on. The Chrome and runtime
  * figures are the issue's aims: Chrome per instance under 5 MB/h idle and under 20 MB per 100
  * navigations, the runtime's heap under 1 MB/h. Counts must come back to baseline: their budget
- * is only the slope below which a count that does not is still called clean, well under the
- * smallest leak worth finding (one per 100 jobs).
+ * is only the slope below which a count that does not is still called clean, half the smallest
+ * leak worth finding (one per 100 jobs). At one per 500, a noisy handle count (timers and sockets
+ * in flight come and go by the dozen) often could not be bounded in a short run. A count leak is
+ * called on its own evidence (whole steps, or growth above 0), whatever the budget.
  */
 export interface Budgets {
   /** Chrome PSS, USS and private footprint of one instance, per iteration (navigation). */
@@ -40,7 +42,7 @@ export const defaultBudgets: Budgets = {
   runtimeBytesPerHour: 1 * MiB,
   runtimeRssPerHour: 5 * MiB,
   runtimeBytesPerIteration: 1024,
-  countPerIteration: 0.002,
+  countPerIteration: 0.005,
   countPerHour: 1,
 };
 
@@ -62,6 +64,12 @@ export interface SoakOptions {
   durationMs?: number;
   /** …or this many iterations (whichever is given; both: the first reached). */
   iterations?: number;
+  /**
+   * Iterations run before sampling starts, not counted in `iterations` nor judged: the runtime
+   * compiles its code and fills its caches, Chrome its memory (as a benchmark harness warms up
+   * before it measures). Default 0; the self-test's per-job cases use 100.
+   */
+  warmup?: number;
   instances: number;
   /** Tabs per instance. */
   tabs: number;
@@ -95,7 +103,7 @@ export interface SoakOptions {
 export const DEFAULT_DURATION_MS = 60 * 60_000;
 
 /** The CI mode: one instance, two tabs, a few hundred iterations, a tab sample after every iteration. */
-export const SHORT = { instances: 1, tabs: 2, iterations: 400, intervals: { instanceMs: 500, runtimeMs: 500, tabCycleMs: 0, detailedEvery: 2 } } as const;
+export const SHORT = { instances: 1, tabs: 2, iterations: 1_200, intervals: { instanceMs: 500, runtimeMs: 500, tabCycleMs: 0, detailedEvery: 2 } } as const;
 
 export const LONG_INTERVALS: Intervals = { instanceMs: 2_000, runtimeMs: 5_000, tabCycleMs: 5_000 };
 
