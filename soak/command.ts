@@ -10,7 +10,8 @@ export interface SoakFlags {
   workload: string;
   duration?: string;
   iterations?: number;
-  warmup?: number;
+  /** Iterations ("100") or a time ("40s"). */
+  warmup?: string;
   instances?: number;
   tabs?: number;
   out?: string;
@@ -25,6 +26,13 @@ export interface SoakFlags {
 }
 
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+
+/** `--warmup 100` (iterations) or `--warmup 40s` (a time). */
+function warmupOf(text: string | undefined): Pick<SoakOptions, 'warmup' | 'warmupMs'> {
+  if (text === undefined) return {};
+  if (/^\d+$/.test(text.trim())) return { warmup: Number(text) };
+  return { warmupMs: parseDuration(text) };
+}
 
 /** The options of a soak from its flags; throws with a message for the user on bad ones. */
 export function soakOptions(flags: SoakFlags): SoakOptions {
@@ -45,7 +53,7 @@ export function soakOptions(flags: SoakFlags): SoakOptions {
     workload: flags.workload,
     durationMs: durationMs ?? (iterations === undefined ? DEFAULT_DURATION_MS : undefined),
     iterations,
-    warmup: flags.warmup,
+    ...warmupOf(flags.warmup),
     instances: flags.instances ?? (short ? SHORT.instances : 2),
     tabs: flags.tabs ?? (short ? SHORT.tabs : 2),
     out: flags.out ?? join('soak-results', stamp()),

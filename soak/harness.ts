@@ -102,9 +102,13 @@ export async function runSoak(options: SoakOptions, abort: AbortSignal = new Abo
       }
     };
     // Warm-up: run, not sampled, not judged (see SoakOptions.warmup).
-    const warmup = options.warmup ?? 0;
-    for (let i = 0; i < warmup && !stop.signal.aborted; i++) await runIteration(i, `warm-up iteration ${i}`);
-    if (warmup) log(`${warmup} warm-up iterations done; sampling starts`);
+    const warmStarted = Date.now();
+    let warmup = 0;
+    while (!stop.signal.aborted && (warmup < (options.warmup ?? 0) || Date.now() - warmStarted < (options.warmupMs ?? 0))) {
+      await runIteration(warmup, `warm-up iteration ${warmup}`);
+      warmup++;
+    }
+    if (warmup) log(`${warmup} warm-up iterations in ${Math.round((Date.now() - warmStarted) / 1000)} s; sampling starts`);
     const jobsBefore = target.hookJobs();
     const loopStarted = Date.now();
     // The samplers on their own clocks, never overlapping themselves.

@@ -67,9 +67,11 @@ export interface SoakOptions {
   /**
    * Iterations run before sampling starts, not counted in `iterations` nor judged: the runtime
    * compiles its code and fills its caches, Chrome its memory (as a benchmark harness warms up
-   * before it measures). Default 0; the self-test's per-job cases use 100.
+   * before it measures). Default 0.
    */
   warmup?: number;
+  /** …and at least this long (ms): the warm-up ends when both are reached. The self-test uses 35 s. */
+  warmupMs?: number;
   instances: number;
   /** Tabs per instance. */
   tabs: number;

@@ -133,8 +133,9 @@ export interface CaseResult {
   expected: { key: string; injected: [number, number]; verdict: string; slope: number; ciLow: number; ciHigh: number; contains: boolean; detectedAfter: number | null }[];
 }
 
-/** Iterations each case runs before its samples start (see SoakOptions.warmup). */
+/** Iterations, and time, each case runs before its samples start (see SoakOptions.warmup). */
 export const WARMUP = 100;
+export const WARMUP_MS = 35_000;
 
 /** Iteration counts at which the detection matrix judges the samples so far. */
 export const CHECKPOINTS = [25, 50, 75, 100, 150, 200, 300, 400];
@@ -162,8 +163,11 @@ export async function runCase(c: SelfTestCase, base: SoakOptions, signal: AbortS
     iterations: base.iterations ?? 400,
     // The runtime's heap climbs ~1.6 KiB per iteration for its first few hundred (V8 compiling,
     // caches filling): in a control with no leak at all that was flagged against the 1 KiB
-    // budget, and a 16 KiB/job leak read as warm-up still slowing down. Warm up first.
+    // budget. And each instance and tab machine holds a timer for its first 30 s healthy
+    // (`stableMs`, which resets the restart backoff): the timer count fell by four at that
+    // moment and hid a leak of one timer per 100 jobs. Warm up past both first.
     warmup: base.warmup ?? WARMUP,
+    warmupMs: base.warmupMs ?? WARMUP_MS,
     durationMs: undefined,
     intervals: { ...SHORT.intervals },
     out: join(base.out, c.name),

@@ -206,7 +206,7 @@ program
   .option('--workload <name|path>', 'navigate, interact, faults, idle, or the path of an ES module', 'navigate')
   .option('--duration <time>', 'how long to run: 60m, 90s, 1h (default 60m unless --iterations)')
   .option('--iterations <n>', 'how many iterations to run', positive)
-  .option('--warmup <n>', 'iterations to run first, neither sampled nor judged (default 0)', positive)
+  .option('--warmup <n|time>', 'iterations (100) or a time (40s) to run first, neither sampled nor judged (default none)')
   .option('--instances <n>', 'Chrome instances (default 2; --short 1)', count)
   .option('--tabs <n>', 'tabs per instance (default 2; --short 2)', count)
   .option('--out <dir>', 'where the reports go (default soak-results/<timestamp>)')

@@ -1,7 +1,7 @@
 // The leak verdict for one sampled series, and for a family of them under Holm's correction:
 // drop the detected warm-up, estimate the steady slope with an autocorrelation-aware confidence
 // interval, and compare it with the series' budget. Pure and structured-clone friendly.
-import { holmLevels, lsSlope, mser5, senInterval, slopeInterval, trendTest, type CorrectionOptions, type Numbers, type TrendTest } from './trend.js';
+import { holmLevels, mser5, senInterval, slopeInterval, trendTest, type CorrectionOptions, type Numbers, type TrendTest } from './trend.js';
 
 export interface SeriesInput {
   /** Time or iteration of each sample, increasing (unevenly spaced is fine). */
@@ -91,10 +91,10 @@ function analyze(input: SeriesInput): Analysis {
   const level = mser5(input.y, options);
   let line = level.atLimit ? mser5(input.y, { ...options, model: 'line' }) : undefined;
   let late = !!line && (line.atLimit || line.cut > floor + (input.y.length - floor) / 4);
-  // MSER-5 weighs misfit against samples kept, whatever the misfit's size: on a series that a
-  // line fits from the floor on to a thousandth of its rise (a page keeping the same bytes every
-  // iteration), a few KiB of wobble early move its cut late. Nothing there is warming up.
-  if (late && straight(input.x, input.y, floor)) [line, late] = [{ ...line!, cut: floor, steady: input.y.length - floor >= (input.minSteady ?? 20) }, false];
+  // MSER-5 weighs misfit against samples kept, whatever the misfit's size: on a series growing
+  // at a steady rate (a page keeping the same bytes every iteration, a runtime keeping the same
+  // per job) a few KiB of wobble early move its cut late. What is still warming up slows down.
+  if (late && steadyRise(input.x, input.y, floor)) [line, late] = [{ ...line!, cut: floor, steady: input.y.length - floor >= (input.minSteady ?? 20) }, false];
   const warm = line ?? level;
   const x = Float64Array.from(input.x).subarray(warm.cut);
   const y = Float64Array.from(input.y).subarray(warm.cut);
@@ -116,18 +116,38 @@ function analyze(input: SeriesInput): Analysis {
   return { ...analysis, test: test(x, y) };
 }
 
-/** A least-squares line through the samples from `from` on misses none by more than 1/1000 of its rise. */
-function straight(xs: Numbers, ys: Numbers, from: number): boolean {
+/**
+ * Growth at a steady rate from `from` on: a least-squares parabola through those samples rises
+ * at the end at least 9/10 as fast as at the start. A warm-up slows down (Chrome's memory over a
+ * run its own length loses two thirds of its rate); a leak does not, whatever wobble of GC or
+ * bookkeeping MSER-5 weighs against it.
+ */
+function steadyRise(xs: Numbers, ys: Numbers, from: number): boolean {
   const x = Float64Array.from(xs).subarray(from);
   const y = Float64Array.from(ys).subarray(from);
   const n = x.length;
-  if (n < 3) return false;
-  const slope = lsSlope(y, x);
-  const mx = x.reduce((a, v) => a + v, 0) / n;
-  const my = y.reduce((a, v) => a + v, 0) / n;
-  const rise = Math.abs(slope * (x[n - 1]! - x[0]!));
-  const worst = y.reduce((w, v, i) => Math.max(w, Math.abs(v - my - slope * (x[i]! - mx))), 0);
-  return rise > 0 && worst <= rise / 1000;
+  if (n < 10) return false;
+  const [lo, hi] = [x[0]!, x[n - 1]!];
+  if (!(hi > lo)) return false;
+  // y = a + b·u + c·u² with u in [−1, 1]: the slope in u is b − 2c at the start, b + 2c at the end.
+  const u = Float64Array.from(x, (v) => (2 * (v - lo)) / (hi - lo) - 1);
+  const m = [0, 0, 0, 0, 0];
+  const r = [0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    for (let k = 0, p = 1; k < 5; k++, p *= u[i]!) m[k]! += p;
+    for (let k = 0, p = 1; k < 3; k++, p *= u[i]!) r[k]! += p * y[i]!;
+  }
+  const [, b0, c0] = solve3([[m[0]!, m[1]!, m[2]!], [m[1]!, m[2]!, m[3]!], [m[2]!, m[3]!, m[4]!]], r);
+  const [start, end] = [b0 - 2 * c0, b0 + 2 * c0];
+  return start > 0 && end >= 0.9 * start;
+}
+
+/** The solution of a 3 × 3 linear system (Cramer's rule; the parabola's normal equations are well conditioned on [−1, 1]). */
+function solve3(m: number[][], r: number[]): [number, number, number] {
+  const det = (q: number[][]) => q[0]![0]! * (q[1]![1]! * q[2]![2]! - q[1]![2]! * q[2]![1]!) - q[0]![1]! * (q[1]![0]! * q[2]![2]! - q[1]![2]! * q[2]![0]!) + q[0]![2]! * (q[1]![0]! * q[2]![1]! - q[1]![1]! * q[2]![0]!);
+  const d = det(m);
+  const col = (k: number) => det(m.map((row, i) => row.map((v, j) => (j === k ? r[i]! : v))));
+  return [col(0) / d, col(1) / d, col(2) / d];
 }
 
 /**
