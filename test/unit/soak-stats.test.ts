@@ -411,6 +411,21 @@ describe('verdicts', () => {
     expect(up.verdict, up.why).toBe('inconclusive');
   });
 
+  it('calls memory that fell for good clean, though the drop leaves the slope unbounded, and not memory that rose', () => {
+    // Chrome's PSS in a clean short run (2026-12-02): ~275 MB, then a renderer let go at 70 % of
+    // the run, ~195 MB after. The drop makes the batch slopes (and ranks) too wide to bound.
+    const x = range(140, (i) => 8 * i + 8);
+    const noise = seeded(41).ar1(140, 0.6);
+    const y = Float64Array.from(x, (_, i) => (i < 98 ? 275 : 195) * MiB + 4 * MiB * noise[i]!);
+    const input: SeriesInput = { x, y, kind: 'bytes', budget: 200 * 1024, per: 'iteration', warmupFloor: 5 };
+    const v = judgeSeries(input);
+    expect(v.verdict, v.why).toBe('clean');
+    expect(v.why).toMatch(/fell for good/);
+    // The same step upwards is no evidence of anything clean.
+    const up = judgeSeries({ ...input, y: Float64Array.from(x, (_, i) => (i < 98 ? 195 : 275) * MiB + 4 * MiB * noise[i]!) });
+    expect(up.verdict).not.toBe('clean');
+  });
+
   it('calls a count that steps +1 every 100 iterations a leak, transient opens notwithstanding', () => {
     const g = seeded(6);
     const x = range(600);
