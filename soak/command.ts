@@ -31,7 +31,11 @@ const stamp = () => new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{
 function warmupOf(text: string | undefined): Pick<SoakOptions, 'warmup' | 'warmupMs'> {
   if (text === undefined) return {};
   if (/^\d+$/.test(text.trim())) return { warmup: Number(text) };
-  return { warmupMs: parseDuration(text) };
+  try {
+    return { warmupMs: parseDuration(text) };
+  } catch {
+    throw new Error(`--warmup: expected iterations (100) or a time (40s), not "${text}"`);
+  }
 }
 
 /** The options of a soak from its flags; throws with a message for the user on bad ones. */

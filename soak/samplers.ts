@@ -20,8 +20,12 @@ type Sampler = 'instance' | 'instanceDetailed' | 'tab' | 'runtime';
 /** PSS and USS (smaps_rollup, a walk of every mapping: ~2.5 ms of CPU per Chrome process) are read every this many instance ticks. */
 export const DETAILED_EVERY = 5;
 
-/** libuv requests (FSReqCallback, CloseReq, GetAddrInfoReqWrap, WriteWrap…), as named by process.getActiveResourcesInfo(). */
-export const isRequest = (type: string): boolean => /Req(Wrap|Callback|Promise)?$|^(WriteWrap|ShutdownWrap)$/.test(type);
+/**
+ * libuv requests (FSReqCallback, CloseReq, GetAddrInfoReqWrap, WriteWrap, and the stream
+ * requests SimpleWriteWrap and SimpleShutdownWrap that a socket's write or end leaves in flight),
+ * as named by process.getActiveResourcesInfo().
+ */
+export const isRequest = (type: string): boolean => /Req(Wrap|Callback|Promise)?$|^(Simple)?(WriteWrap|ShutdownWrap)$/.test(type);
 
 export interface SamplingCost {
   samples: number;

@@ -65,6 +65,13 @@ describe('tabvisor soak --short', () => {
     expect(leaky.report!.series[0]!.verdict?.verdict).toBe('leak');
   });
 
+  it('refuses a warm-up that is neither iterations nor a time, before starting anything: exit 1', { timeout: 60_000 }, async () => {
+    const bad = await soak(['--warmup', 'soon']);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.output).toContain('--warmup: expected iterations (100) or a time (40s), not "soon"');
+    expect(bad.report).toBeNull();
+  });
+
   it('writes an HTML report that draws offline in Chromium: a chart per series, no other origin, no console error', { timeout: 60_000 }, async () => {
     const file = join(leaky.out, 'soak-report.html');
     const browser = await puppeteer.launch({ executablePath: (await findChrome()).path, args: ['--no-sandbox'] });

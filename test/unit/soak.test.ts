@@ -10,6 +10,7 @@ import { soakOptions } from '../../soak/command.js';
 import { exitCodeOf, overallOf, seriesInputs } from '../../soak/judge.js';
 import { parseDuration } from '../../soak/options.js';
 import { PageServer } from '../../soak/pages.js';
+import { isRequest } from '../../soak/samplers.js';
 import { renderHtml } from '../../soak/report/html.js';
 import type { SoakReport } from '../../soak/report/json.js';
 import { Column, SeriesStore } from '../../soak/series.js';
@@ -29,11 +30,11 @@ describe('soak options', () => {
     expect(() => parseDuration('10ms')).toThrow(/out of range/);
   });
 
-  it('defaults to an hour, and --short to one instance, two tabs and 400 iterations with the runtime memory plotted', () => {
+  it('defaults to an hour, and --short to one instance, two tabs and 1,200 iterations with the runtime memory plotted', () => {
     const long = soakOptions({ workload: 'navigate' });
     expect(long).toMatchObject({ durationMs: 3_600_000, iterations: undefined, instances: 2, tabs: 2, runtimeMemory: 'hours', alpha: 0.05 });
     const short = soakOptions({ workload: 'navigate', short: true });
-    expect(short).toMatchObject({ durationMs: undefined, iterations: 400, instances: 1, tabs: 2, runtimeMemory: 'plot' });
+    expect(short).toMatchObject({ durationMs: undefined, iterations: 1_200, instances: 1, tabs: 2, runtimeMemory: 'plot' });
     expect(soakOptions({ workload: 'idle', short: true, duration: '2m' })).toMatchObject({ durationMs: 120_000, iterations: undefined });
   });
 
@@ -46,6 +47,13 @@ describe('soak options', () => {
     writeFileSync(file, JSON.stringify({ countPerIteration: -1 }));
     expect(() => soakOptions({ workload: 'navigate', budgets: file })).toThrow(/countPerIteration must be a number/);
     expect(() => soakOptions({ workload: 'navigate', alpha: 0.9 })).toThrow(/--alpha/);
+  });
+});
+
+describe('resource types', () => {
+  it('tells libuv requests in flight (plotted) from handles (judged)', () => {
+    for (const t of ['FSReqCallback', 'CloseReq', 'GetAddrInfoReqWrap', 'FileHandleCloseReq', 'WriteWrap', 'ShutdownWrap', 'SimpleWriteWrap', 'SimpleShutdownWrap']) expect(isRequest(t), t).toBe(true);
+    for (const t of ['TCPSocketWrap', 'TCPServerWrap', 'Timeout', 'PipeWrap', 'ProcessWrap', 'Immediate', 'MessagePort', 'FSEventWrap']) expect(isRequest(t), t).toBe(false);
   });
 });
 
