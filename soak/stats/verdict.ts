@@ -262,6 +262,8 @@ function finish(a: Analysis, alpha: number, strictest: number): SeriesVerdict {
     const back = backToBaseline(a.y);
     if (back) return out('clean', `comes back to its baseline (least in the last quarter ${back.last}, in the first ${back.first}); ${ci}`);
     if (ciHigh < input.budget) return out('clean', `${ci}, below ${budget}`);
+    const rise = floorRise(a.x, a.y);
+    if (rise && rise.perX < input.budget) return out('clean', `its floor rose by ${rise.by} in ${Number(rise.over.toPrecision(3))} ${input.per === 'iteration' ? 'iterations' : (input.per ?? 'x-units')}, under ${budget}: a leak at that rate would have raised it by ${Number((input.budget * rise.over).toPrecision(3))}; ${ci}`);
     return out('inconclusive', `${ci} neither excludes growth nor stays below ${budget}`);
   }
   if (ciLow > input.budget) return out('leak', `${ci}, above the budget ${budget}`);
@@ -269,6 +271,21 @@ function finish(a: Analysis, alpha: number, strictest: number): SeriesVerdict {
   const fell = fellForGood(a.y);
   if (fell) return out('clean', `fell for good: every sample of the last quarter (at most ${format(fell.last, { ...input, per: undefined })}) is below every sample of the first (at least ${format(fell.first, { ...input, per: undefined })}); ${ci}`);
   return out('inconclusive', `${ci} contains the budget ${budget}`);
+}
+
+/**
+ * How far a count's floor rose: the least of its last quarter less the least of its first, over
+ * the distance between those quarters. A leak of rate r lifts every sample of the last quarter
+ * at least r × that distance above the first quarter's least (transient opens only add), so a
+ * rise below budget × distance rules out a leak at the budget. Where ties leave the rank interval
+ * unbounded (a thread count that stepped up by two, once), this still bounds it.
+ */
+function floorRise(x: Float64Array, y: Float64Array): { by: number; over: number; perX: number } | undefined {
+  const q = Math.floor(y.length / 4);
+  if (q < 5) return undefined;
+  const by = Math.min(...y.subarray(y.length - q)) - Math.min(...y.subarray(0, q));
+  const over = x[y.length - q]! - x[q - 1]!;
+  return over > 0 ? { by, over, perX: by / over } : undefined;
 }
 
 /**

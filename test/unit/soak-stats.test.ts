@@ -426,6 +426,20 @@ describe('verdicts', () => {
     expect(up.verdict).not.toBe('clean');
   });
 
+  it('bounds a count whose one late step leaves the rank interval unbounded by how far its floor rose', () => {
+    // Chrome's threads in a clean short run (2026-12-02): 70, 72 from the 6th iteration, 74 from
+    // the 863rd to the end of 1,200. All ties but two steps: n/n* is infinite, the interval too.
+    const x = range(195, (i) => Math.round((i * 1199) / 194));
+    const y = Float64Array.from(x, (it) => (it < 6 ? 70 : it < 863 ? 72 : 74));
+    const input: SeriesInput = { x, y, iterations: x, kind: 'count', budget: 0.005, warmupFloor: 5, per: 'iteration' };
+    const v = judgeSeries(input);
+    expect(v.verdict, v.why).toBe('clean');
+    expect(v.why).toMatch(/its floor rose by 2 in \d+ iterations/);
+    // Four such steps of two in the same run rise faster than one per 200 iterations: not clean.
+    const more = Float64Array.from(x, (it) => 72 + 2 * Math.floor(it / 240));
+    expect(judgeSeries({ ...input, y: more }).verdict).not.toBe('clean');
+  });
+
   it('calls a count that steps +1 every 100 iterations a leak, transient opens notwithstanding', () => {
     const g = seeded(6);
     const x = range(600);
