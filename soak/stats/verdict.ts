@@ -94,10 +94,11 @@ function analyze(input: SeriesInput): Analysis {
   // MSER-5 weighs misfit against samples kept, whatever the misfit's size: on a series growing
   // at a steady rate (a page keeping the same bytes every iteration, a runtime keeping the same
   // per job) a few KiB of wobble early move its cut late. What is still warming up slows down.
-  if (late && steadyRise(input.x, input.y, floor)) [line, late] = [{ ...line!, cut: floor, steady: input.y.length - floor >= (input.minSteady ?? 20) }, false];
+  const [xs, ys] = [Float64Array.from(input.x), Float64Array.from(input.y)];
+  if (late && steadyRise(xs.subarray(floor), ys.subarray(floor))) [line, late] = [{ ...line!, cut: floor, steady: input.y.length - floor >= (input.minSteady ?? 20) }, false];
   const warm = line ?? level;
-  const x = Float64Array.from(input.x).subarray(warm.cut);
-  const y = Float64Array.from(input.y).subarray(warm.cut);
+  const x = xs.subarray(warm.cut);
+  const y = ys.subarray(warm.cut);
   const analysis = { input, cut: warm.cut, stillWarming: late, growing: !!line, x, y };
   const test = (x: Float64Array, y: Float64Array) => {
     const g = Math.ceil(y.length / (input.maxPoints ?? 1500));
@@ -109,7 +110,7 @@ function analyze(input: SeriesInput): Analysis {
     // Otherwise nothing can be said yet (a leak needs a steady state to be called).
     const half = Math.max(warm.cut, Math.ceil(input.y.length / 2));
     if (input.kind !== 'bytes' || input.y.length - half < (input.minSteady ?? 20)) return analysis;
-    const [hx, hy] = [Float64Array.from(input.x).subarray(half), Float64Array.from(input.y).subarray(half)];
+    const [hx, hy] = [xs.subarray(half), ys.subarray(half)];
     return { ...analysis, cut: half, x: hx, y: hy, settling: true, test: test(hx, hy) };
   }
   if (!warm.steady) return analysis;
@@ -117,14 +118,12 @@ function analyze(input: SeriesInput): Analysis {
 }
 
 /**
- * Growth at a steady rate from `from` on: a least-squares parabola through those samples rises
- * at the end at least 9/10 as fast as at the start. A warm-up slows down (Chrome's memory over a
+ * Growth at a steady rate: a least-squares parabola through the samples rises at the end at
+ * least 9/10 as fast as at the start. A warm-up slows down (Chrome's memory over a
  * run its own length loses two thirds of its rate); a leak does not, whatever wobble of GC or
  * bookkeeping MSER-5 weighs against it.
  */
-function steadyRise(xs: Numbers, ys: Numbers, from: number): boolean {
-  const x = Float64Array.from(xs).subarray(from);
-  const y = Float64Array.from(ys).subarray(from);
+function steadyRise(x: Float64Array, y: Float64Array): boolean {
   const n = x.length;
   if (n < 10) return false;
   const [lo, hi] = [x[0]!, x[n - 1]!];
@@ -185,11 +184,20 @@ function wholeSteps(x: Float64Array, y: Float64Array, iterations: Float64Array |
  * threads of a pool) make a count noisy without raising the level it returns to; a leak raises it.
  */
 function backToBaseline(y: Float64Array): { first: number; last: number } | undefined {
+  const f = floors(y);
+  return f && f.last <= f.first ? f : undefined;
+}
+
+/** The first and last quarters of a steady part, where the checks of what a series returns to look (none under 5 samples). */
+function quarters(y: Float64Array): { q: number; first: Float64Array; last: Float64Array } | undefined {
   const q = Math.floor(y.length / 4);
-  if (q < 5) return undefined;
-  const first = Math.min(...y.subarray(0, q));
-  const last = Math.min(...y.subarray(y.length - q));
-  return last <= first ? { first, last } : undefined;
+  return q < 5 ? undefined : { q, first: y.subarray(0, q), last: y.subarray(y.length - q) };
+}
+
+/** The least a series falls to in its first quarter and in its last. */
+function floors(y: Float64Array): { q: number; first: number; last: number } | undefined {
+  const qs = quarters(y);
+  return qs && { q: qs.q, first: Math.min(...qs.first), last: Math.min(...qs.last) };
 }
 
 function format(v: number, input: SeriesInput): string {
@@ -281,10 +289,10 @@ function finish(a: Analysis, alpha: number, strictest: number): SeriesVerdict {
  * unbounded (a thread count that stepped up by two, once), this still bounds it.
  */
 function floorRise(x: Float64Array, y: Float64Array): { by: number; over: number; perX: number } | undefined {
-  const q = Math.floor(y.length / 4);
-  if (q < 5) return undefined;
-  const by = Math.min(...y.subarray(y.length - q)) - Math.min(...y.subarray(0, q));
-  const over = x[y.length - q]! - x[q - 1]!;
+  const f = floors(y);
+  if (!f) return undefined;
+  const by = f.last - f.first;
+  const over = x[y.length - f.q]! - x[f.q - 1]!;
   return over > 0 ? { by, over, perX: by / over } : undefined;
 }
 
@@ -294,10 +302,9 @@ function floorRise(x: Float64Array, y: Float64Array): { by: number; over: number
  * kept over the run; the drop only widens the interval, which is why it is looked at apart.
  */
 function fellForGood(y: Float64Array): { first: number; last: number } | undefined {
-  const q = Math.floor(y.length / 4);
-  if (q < 5) return undefined;
-  const first = Math.min(...y.subarray(0, q));
-  const last = Math.max(...y.subarray(y.length - q));
+  const qs = quarters(y);
+  if (!qs) return undefined;
+  const [first, last] = [Math.min(...qs.first), Math.max(...qs.last)];
   return last < first ? { first, last } : undefined;
 }
 
