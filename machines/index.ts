@@ -2,6 +2,7 @@
 // inspector and the tests.
 export * from './options.js';
 export * from './policy.js';
+export * from './loops.js';
 export * from './states.js';
 export * from './tab.machine.js';
 export * from './instance.machine.js';

@@ -1,7 +1,8 @@
 // The instance machine: one Chrome process tree and its tabs, supervised through
 // spawning → healthy ⇄ degraded → recovering, with `failed` when restarts come too fast.
 // Pure: launching, probing, measuring and killing are named actors provided from src/.
-import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
+import type { MemoryWatch, ProbeTiming } from './loops.js';
 import type { InstanceOptions } from './options.js';
 import * as policy from './policy.js';
 import type { RestartRecord, WindowElapsed } from './policy.js';
@@ -60,10 +61,10 @@ export interface LaunchOutput {
   pid: number;
   launchMs: number;
 }
-export interface MemorySample {
-  /** Chrome's "private footprint" of the whole process tree: RssAnon + VmSwap. */
-  privateBytes: number;
-}
+/** What the probe loop of a browser runs on (loops.ts). */
+export type ProbeChromeInput = InstanceRef & ProbeTiming;
+/** What the memory loop of a browser runs on (loops.ts): samples are of Chrome's "private footprint" of the whole process tree, RssAnon + VmSwap. */
+export type SampleMemoryInput = InstanceRef & MemoryWatch;
 
 export type InstanceEvent =
   | { type: 'OPEN_TAB'; tabId: string; url: string; evictable?: boolean; firstProbeDelayMs?: number }
@@ -103,8 +104,10 @@ const instanceSetup = setup({
     killChrome: fromPromise<void, InstanceRef>(notProvided('killChrome')),
     /** Graceful close, then kill of the group; the profile is removed. */
     stopChrome: fromPromise<void, InstanceRef>(notProvided('stopChrome')),
-    probeChrome: fromPromise<void, InstanceRef>(notProvided('probeChrome')),
-    sampleMemory: fromPromise<MemorySample, InstanceRef>(notProvided('sampleMemory')),
+    /** The probe loop (loops.ts): reports PROBE_MISSED for each miss, PROBE_OK for the first answer after one. */
+    probeChrome: fromCallback<EventObject, ProbeChromeInput>(notProvided('probeChrome')),
+    /** The memory loop (loops.ts): reports MEMORY_SAMPLED above the soft limit, and the first sample back under it. */
+    sampleMemory: fromCallback<EventObject, SampleMemoryInput>(notProvided('sampleMemory')),
     /** Reports CHROME_EXITED and CDP_DISCONNECTED; reports at once if either already happened. */
     watchChrome: fromCallback<EventObject, InstanceRef>(notProvided('watchChrome')),
     tab: tabMachine,
@@ -165,49 +168,9 @@ const instanceSetup = setup({
     restored: ({ context }) => context.restoring === 'adopt',
   },
   delays: {
-    firstProbeDelay: ({ context }) => context.firstProbeDelayMs,
-    probeInterval: ({ context }) => context.options.probe.intervalMs,
-    probeDeadline: ({ context }) => context.options.probe.deadlineMs,
-    memoryInterval: ({ context }) => context.options.memoryIntervalMs,
     backoff: ({ context }) => policy.restartBackoffMs(context, context.options.restart),
     stable: ({ context }) => context.options.restart.stableMs,
     tabRestoreTimeout: ({ context }) => context.options.tabRestoreTimeoutMs,
-  },
-});
-
-// While the browser runs, three regions side by side: its health (healthy ⇄ degraded, the
-// states the protocol reports), a CDP probe with a deadline, and a memory sample of the
-// process tree. A switch of health leaves the watcher and both loops running.
-const probeRegion = instanceSetup.createStateConfig({
-  initial: 'offset',
-  states: {
-    // The first probe comes after this instance's own offset, the next ones every interval.
-    offset: { after: { firstProbeDelay: 'probing' } },
-    waiting: { after: { probeInterval: 'probing' } },
-    probing: {
-      invoke: {
-        src: 'probeChrome',
-        input: ({ context }) => ({ instanceId: context.instanceId }),
-        onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
-        onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
-      },
-      after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
-    },
-  },
-});
-
-const memoryRegion = instanceSetup.createStateConfig({
-  initial: 'waiting',
-  states: {
-    waiting: { after: { memoryInterval: 'sampling' } },
-    sampling: {
-      invoke: {
-        src: 'sampleMemory',
-        input: ({ context }) => ({ instanceId: context.instanceId }),
-        onDone: { target: 'waiting', actions: raise(({ event }) => ({ type: 'MEMORY_SAMPLED', privateBytes: event.output.privateBytes })) },
-        onError: 'waiting',
-      },
-    },
   },
 });
 
@@ -348,11 +311,34 @@ export const instanceMachine = instanceSetup.createMachine({
         },
       },
     },
-    // The browser is up: healthy or degraded (the health region), probed and measured.
+    // The browser is up: healthy or degraded (the health region), watched, probed and measured
+    // by three actors that live as long as this state (a switch of health leaves them running).
+    // The probe and memory loops report only what can change a verdict (loops.ts), so an idle
+    // healthy instance makes no transition. `health` is the one region left of the three the
+    // loops once had, kept so that state values keep their shape (`running.health`).
     running: {
       type: 'parallel',
-      invoke: { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
-      states: { health: healthRegion, probe: probeRegion, memory: memoryRegion },
+      invoke: [
+        { src: 'watchChrome', input: ({ context }) => ({ instanceId: context.instanceId }) },
+        {
+          src: 'probeChrome',
+          input: ({ context }) => ({
+            instanceId: context.instanceId,
+            firstDelayMs: context.firstProbeDelayMs,
+            intervalMs: context.options.probe.intervalMs,
+            deadlineMs: context.options.probe.deadlineMs,
+          }),
+        },
+        {
+          src: 'sampleMemory',
+          input: ({ context }) => ({
+            instanceId: context.instanceId,
+            intervalMs: context.options.memoryIntervalMs,
+            reportAboveBytes: context.options.limits.softMemoryMb * MB,
+          }),
+        },
+      ],
+      states: { health: healthRegion },
       on: {
         OPEN_TAB: { actions: 'openTab' },
         RESTART: { target: 'recovering.killing', actions: 'manualRestart' },

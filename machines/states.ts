@@ -1,6 +1,6 @@
 // The states the protocol reports, listed once: the read model, the wire schemas and the
-// metrics derive theirs from here. A machine's own state value is finer (the probe and memory
-// loops, the steps of a recovery); reportedState() says which of these it is.
+// metrics derive theirs from here. A machine's own state value is finer (the health region,
+// the steps of a recovery); reportedState() says which of these it is.
 import type { StateValue } from 'xstate';
 
 export const INSTANCE_STATES = ['spawning', 'healthy', 'degraded', 'recovering', 'failed', 'stopping', 'stopped'] as const;

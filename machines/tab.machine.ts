@@ -1,6 +1,7 @@
 // The tab machine: one Chrome target supervised through spawning → healthy ⇄ degraded →
 // recovering. Pure: every side effect is a named actor or action that src/ provides.
-import { assign, enqueueActions, fromCallback, fromPromise, raise, sendParent, setup, type EventObject } from 'xstate';
+import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup, type EventObject } from 'xstate';
+import type { ProbeTiming } from './loops.js';
 import type { ProbePolicy, RestartPolicy } from './options.js';
 import * as policy from './policy.js';
 import type { RestartRecord, WindowElapsed } from './policy.js';
@@ -34,6 +35,8 @@ export interface TargetRef {
   instanceId: string;
   tabId: string;
 }
+/** What the probe loop of a target runs on (loops.ts). */
+export type ProbeTargetInput = TargetRef & ProbeTiming;
 export interface OpenTargetInput extends TargetRef {
   url: string;
 }
@@ -72,7 +75,9 @@ const tabSetup = setup({
   actors: {
     openTarget: fromPromise<OpenTargetOutput, OpenTargetInput>(notProvided('openTarget')),
     reopenTarget: fromPromise<OpenTargetOutput, OpenTargetInput>(notProvided('reopenTarget')),
-    probeTarget: fromPromise<void, TargetRef>(notProvided('probeTarget')),
+    /** The probe loop (loops.ts): a renderer round trip on an interval, with a deadline that a
+     * busy or frozen main thread misses; reports each miss, and the first answer after one. */
+    probeTarget: fromCallback<EventObject, ProbeTargetInput>(notProvided('probeTarget')),
     watchTarget: fromCallback<EventObject, TargetRef>(notProvided('watchTarget')),
   },
   actions: {
@@ -99,32 +104,8 @@ const tabSetup = setup({
     restored: ({ context }) => context.restored !== undefined,
   },
   delays: {
-    firstProbeDelay: ({ context }) => context.firstProbeDelayMs ?? context.probe.intervalMs,
-    probeInterval: ({ context }) => context.probe.intervalMs,
-    probeDeadline: ({ context }) => context.probe.deadlineMs,
     backoff: ({ context }) => policy.restartBackoffMs(context, context.restart),
     stable: ({ context }) => context.restart.stableMs,
-  },
-});
-
-// While the target is up: its health (healthy ⇄ degraded, what the protocol reports) beside a
-// renderer round trip on an interval, with a deadline that a busy or frozen main thread misses.
-// A switch of health leaves the watcher and the probe loop running.
-const probeRegion = tabSetup.createStateConfig({
-  initial: 'offset',
-  states: {
-    // The first probe comes after this tab's own offset, the next ones every interval.
-    offset: { after: { firstProbeDelay: 'probing' } },
-    waiting: { after: { probeInterval: 'probing' } },
-    probing: {
-      invoke: {
-        src: 'probeTarget',
-        input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }),
-        onDone: { target: 'waiting', actions: raise({ type: 'PROBE_OK' }) },
-        onError: { target: 'waiting', actions: raise(({ event }) => ({ type: 'PROBE_MISSED', detail: errorText(event.error) })) },
-      },
-      after: { probeDeadline: { target: 'waiting', actions: raise({ type: 'PROBE_MISSED', detail: 'deadline' }) } },
-    },
   },
 });
 
@@ -193,11 +174,27 @@ export const tabMachine = tabSetup.createMachine({
         },
       },
     },
-    // The target is up: healthy or degraded (the health region), probed.
+    // The target is up: healthy or degraded (the health region), watched and probed by two
+    // actors that live as long as this state (a switch of health leaves them running). The
+    // probe loop reports only misses and the first answer after one (loops.ts): an idle
+    // healthy tab makes no transition. `health` is kept a region so that state values keep
+    // their shape (`running.health`).
     running: {
       type: 'parallel',
-      invoke: { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
-      states: { health: healthRegion, probe: probeRegion },
+      invoke: [
+        { src: 'watchTarget', input: ({ context }) => ({ instanceId: context.instanceId, tabId: context.tabId }) },
+        {
+          src: 'probeTarget',
+          input: ({ context }) => ({
+            instanceId: context.instanceId,
+            tabId: context.tabId,
+            firstDelayMs: context.firstProbeDelayMs ?? context.probe.intervalMs,
+            intervalMs: context.probe.intervalMs,
+            deadlineMs: context.probe.deadlineMs,
+          }),
+        },
+      ],
+      states: { health: healthRegion },
       on: {
         TARGET_CRASHED: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },
         TARGET_GONE: { target: 'recovering', actions: ['describeTargetLoss', 'countRestart'] },

@@ -29,8 +29,8 @@ const BUFFER = 10_000;
 const TITLES = ['Example Domain', 'Docs — Getting started', 'Search results', 'Checkout', '<img src=x onerror=alert(1)>', 'Dashboard'];
 const HOSTS = ['example.com', 'docs.example.org', 'shop.example.net', 'news.example.io'];
 
-const running = (kind: 'instance' | 'tab', health: string, probe = 'waiting', memory = 'waiting'): Value =>
-  kind === 'instance' ? { running: { health, probe, memory } } : { running: { health, probe } };
+// The machines' own shape inside `running`: one `health` region (the probe and memory loops are actors).
+const running = (_kind: 'instance' | 'tab', health: string): Value => ({ running: { health } });
 
 export class FakeFleet {
   readonly actors = new Map<string, FakeActor>();
@@ -79,8 +79,7 @@ export class FakeFleet {
   }
 
   start(): void {
-    // Probe loops: every actor's value flips waiting ⇄ probing; values coalesced to ≤ 10/s per actor.
-    this.timers.push(setInterval(() => this.probeTick(), 250));
+    // Values move within a reported state (a recovery's steps); coalesced to ≤ 10/s per actor.
     this.timers.push(setInterval(() => this.flushValues(), 100));
     this.timers.push(setInterval(() => this.chaos(), 1500));
     this.timers.push(setInterval(() => this.metrics(), 2000));
@@ -106,10 +105,10 @@ export class FakeFleet {
   private randomStep(actor: FakeActor, at: number): void {
     const r = this.random();
     if (actor.state === 'healthy') {
-      if (r < 0.6) this.move(actor, 'degraded', actor.kind === 'instance' ? '2 probes missed (deadline)' : 'probe missed (deadline)', `xstate.after.probeDeadline.${actor.kind}.running.probe.probing`, running(actor.kind, 'degraded'), at);
+      if (r < 0.6) this.move(actor, 'degraded', actor.kind === 'instance' ? '2 probes missed (deadline)' : 'probe missed (deadline)', 'PROBE_MISSED', running(actor.kind, 'degraded'), at);
       else this.crash(actor, at);
     } else if (actor.state === 'degraded') {
-      if (r < 0.8) this.move(actor, 'healthy', 'probe answered again', `xstate.done.actor.0.${actor.kind}.running.probe.probing`, running(actor.kind, 'healthy'), at);
+      if (r < 0.8) this.move(actor, 'healthy', 'probe answered again', 'PROBE_OK', running(actor.kind, 'healthy'), at);
       else this.crash(actor, at);
     } else if (actor.state === 'recovering') {
       if (r < 0.04) this.move(actor, 'failed', 'restart intensity exceeded: 6 restarts in 60000 ms', '', 'failed', at);
@@ -129,17 +128,6 @@ export class FakeFleet {
     const reason = actor.kind === 'instance' ? `relaunched (pid ${actor.pid + 1}), 3 tabs restored` : 'target reopened';
     const event = actor.kind === 'instance' ? '' : 'xstate.done.actor.0.tab.recovering.reopening';
     this.move(actor, 'healthy', reason, event, running(actor.kind, 'healthy'), at);
-  }
-
-  private probeTick(): void {
-    for (const actor of this.actors.values()) {
-      if (typeof actor.value === 'string' || !('running' in actor.value) || this.random() > 0.2) continue;
-      const regions = { ...(actor.value.running as Record<string, Value>) };
-      regions.probe = regions.probe === 'probing' ? 'waiting' : 'probing';
-      if (actor.kind === 'instance' && this.random() < 0.3) regions.memory = regions.memory === 'sampling' ? 'waiting' : 'sampling';
-      actor.value = { running: regions };
-      this.pendingValues.set(actor.id, Date.now());
-    }
   }
 
   private flushValues(): void {

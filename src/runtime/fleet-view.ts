@@ -17,8 +17,8 @@ export class FleetView {
   private readonly bus = new EventEmitter<{ transition: [Transition]; changed: []; value: [ActorValue] }>();
   /**
    * Per actor: its reported state as of its latest microstep, and the event of the microstep
-   * that made it so. A snapshot reports a whole macrostep under its outside event (a probe's
-   * `xstate.after.…`); the microstep names what really moved it (the raised `PROBE_MISSED`).
+   * that made it so. A snapshot reports a whole macrostep under its outside event (a
+   * backoff's `xstate.after.…`); the microstep names what really moved it.
    */
   private readonly causes = new Map<string, { state: string; event: string }>();
 
@@ -73,7 +73,7 @@ export class FleetView {
     return () => this.bus.off('transition', listener);
   }
 
-  /** Every snapshot that did not change an actor's reported state: its full state value (the probe and memory loops move it). */
+  /** Every snapshot that did not change an actor's reported state: its full state value (a recovery's steps move it). */
   onValue(listener: (v: ActorValue) => void): () => void {
     this.bus.on('value', listener);
     return () => this.bus.off('value', listener);

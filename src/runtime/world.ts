@@ -9,7 +9,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { fromCallback, fromPromise, type EventObject } from 'xstate';
-import { instanceMachine, supervisorMachine, tabMachine, type InstanceEvent, type TabEvent } from '../../machines/index.js';
+import {
+  instanceMachine,
+  runMemoryLoop,
+  runProbeLoop,
+  supervisorMachine,
+  tabMachine,
+  type InstanceEvent,
+  type LoopClock,
+  type ProbeChromeInput,
+  type ProbeTargetInput,
+  type SampleMemoryInput,
+  type TabEvent,
+} from '../../machines/index.js';
 import type { ChromeBinary } from '../chrome/find.js';
 import { ChromeInstance, type ChromeRecord, type InstanceGuard } from '../chrome/instance.js';
 import { removeProfile } from '../chrome/launch.js';
@@ -26,9 +38,30 @@ export interface WorldHooks {
 }
 
 /** A group's PSS/USS is read at most every this many memory intervals (smaps_rollup walks
- * every page table), and at most this many processes' of it per pass over the fleet. */
+ * every page table: ~1.7 ms of CPU a process), a group whose footprint has not moved only
+ * every this many, and at most this many processes' of it per pass over the fleet (one
+ * browser's). An idle fleet of 100 then spends ~0.1 % of a core on PSS, not 1 %. */
 const DETAILED_MEMORY_EVERY = 5;
-const DETAILED_READS_PER_PASS = 12;
+const UNCHANGED_DETAILED_MEMORY_EVERY = 150;
+const DETAILED_READS_PER_PASS = 6;
+/** A browser's first PSS/USS: up to four browsers' worth a pass, so that a fleet of 100 just
+ * created has its figures within a minute (~2.6 % of a core meanwhile). */
+const FIRST_DETAILED_READS_PER_PASS = 24;
+
+/** The probe and memory loops run on the real timers (the machine tests give them a simulated clock). */
+const clock: LoopClock = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
+  now: () => performance.now(),
+};
+
+/**
+ * Every probe loop starts on this grid and keeps to it (machines/loops.ts): a fleet's probes,
+ * each on its own random phase, fire together in 20 turns of the event loop per 2-s interval
+ * rather than in one turn each, which halves the idle runtime's CPU at 100 instances (see
+ * docs/benchmarks.md). The memory loops use their interval as grid: one turn, one pass over /proc.
+ */
+const PROBE_GRID_MS = 250;
 
 /** Environment marker of every process a runtime with a state dir starts (its value: the dir). */
 export const STATE_ENV = 'TABVISOR_STATE_DIR';
@@ -77,8 +110,14 @@ export class World {
     private readonly openTimeoutMs = 30_000,
   ) {
     const intervalMs = options.memoryIntervalMs ?? 2_000;
-    // A pass younger than most of an interval serves every instance's loop: one pass per tick.
-    this.sampler = new FleetSampler({ maxAgeMs: intervalMs * 0.75, detailedEveryMs: intervalMs * DETAILED_MEMORY_EVERY, detailedReadsPerPass: DETAILED_READS_PER_PASS });
+    // The memory loops sample on one grid (machines/loops.ts): one pass serves them all.
+    this.sampler = new FleetSampler({
+      maxAgeMs: intervalMs * 0.9,
+      detailedEveryMs: intervalMs * DETAILED_MEMORY_EVERY,
+      unchangedDetailedEveryMs: intervalMs * UNCHANGED_DETAILED_MEMORY_EVERY,
+      detailedReadsPerPass: DETAILED_READS_PER_PASS,
+      firstDetailedReadsPerPass: FIRST_DETAILED_READS_PER_PASS,
+    });
   }
 
   profileDirOf(instanceId: string): string | null {
@@ -301,11 +340,18 @@ export class World {
       actors: {
         openTarget: fromPromise(({ input }) => this.openTarget(input.instanceId, input.tabId, input.url)),
         reopenTarget: fromPromise(({ input }) => this.openTarget(input.instanceId, input.tabId, input.url)),
-        probeTarget: fromPromise(async ({ input }) => {
-          const handle = this.instance(input.instanceId).tabs.get(input.tabId);
-          if (!handle) throw new Error('no target');
-          await handle.probe();
-        }),
+        probeTarget: fromCallback<EventObject, ProbeTargetInput>(({ input, sendBack }) =>
+          runProbeLoop(
+            clock,
+            { ...input, gridMs: PROBE_GRID_MS },
+            async () => {
+              const handle = this.instance(input.instanceId).tabs.get(input.tabId);
+              if (!handle) throw new Error('no target');
+              await handle.probe();
+            },
+            sendBack,
+          ),
+        ),
         watchTarget: fromCallback<EventObject, { instanceId: string; tabId: string }>(({ input, sendBack }) => {
           const handle = this.instances.get(input.instanceId)?.tabs.get(input.tabId);
           const send = (event: TabEvent) => sendBack(event);
@@ -350,8 +396,12 @@ export class World {
           await this.instances.get(input.instanceId)?.kill();
         }),
         stopChrome: fromPromise(({ input }) => this.stop(input.instanceId)),
-        probeChrome: fromPromise(({ input }) => this.instance(input.instanceId).probe()),
-        sampleMemory: fromPromise(({ input }) => this.sampleMemory(input.instanceId)),
+        probeChrome: fromCallback<EventObject, ProbeChromeInput>(({ input, sendBack }) =>
+          runProbeLoop(clock, { ...input, gridMs: PROBE_GRID_MS }, () => this.instance(input.instanceId).probe(), sendBack),
+        ),
+        sampleMemory: fromCallback<EventObject, SampleMemoryInput>(({ input, sendBack }) =>
+          runMemoryLoop(clock, { ...input, gridMs: input.intervalMs }, async () => (await this.sampleMemory(input.instanceId)).privateBytes, sendBack),
+        ),
         watchChrome: fromCallback<EventObject, { instanceId: string }>(({ input, sendBack }) => {
           const send = (event: InstanceEvent) => sendBack(event);
           const instance = this.instances.get(input.instanceId);

@@ -1,6 +1,6 @@
-// The `values` topic: every instance's and tab's full state value as its probe and memory loops
-// move it, for the inspector's charts. A hundred instances with four tabs make hundreds of
-// snapshots a second, so values are coalesced: at most one flush every 100 ms (the first change
+// The `values` topic: every instance's and tab's full state value as it moves within a
+// reported state (a recovery's steps), for the inspector's charts. A fleet in trouble makes
+// many snapshots a second (crash loops, a page changing its URL), so values are coalesced: at most one flush every 100 ms (the first change
 // after a quiet spell goes at once), each sending an actor's latest value only if it differs
 // from the last one it was sent (in a values or a state event). Nothing is listened to, kept or
 // compared while nobody subscribes.

@@ -129,13 +129,13 @@ describe('events', () => {
     const of = (actor: string) => seen.filter((e) => e.actor === actor).map(({ from, to, event, value, instanceId: i }) => ({ from, to, event, value, instanceId: i }));
     expect(of(instanceId)).toEqual([
       { from: null, to: 'spawning', event: 'xstate.init', value: 'spawning', instanceId },
-      { from: 'spawning', to: 'healthy', event: expect.stringMatching(/^xstate\.done\.actor\./), value: { running: { health: 'healthy', probe: expect.any(String), memory: expect.any(String) } }, instanceId },
+      { from: 'spawning', to: 'healthy', event: expect.stringMatching(/^xstate\.done\.actor\./), value: { running: { health: 'healthy' } }, instanceId },
       { from: 'healthy', to: 'stopping', event: 'STOP', value: 'stopping', instanceId },
       { from: 'stopping', to: 'stopped', event: expect.stringMatching(/^xstate\.done\.actor\./), value: 'stopped', instanceId },
     ]);
     expect(of(tabId)).toEqual([
       { from: null, to: 'spawning', event: 'xstate.init', value: 'spawning', instanceId },
-      { from: 'spawning', to: 'healthy', event: expect.stringMatching(/^xstate\.done\.actor\./), value: { running: { health: 'healthy', probe: expect.any(String) } }, instanceId },
+      { from: 'spawning', to: 'healthy', event: expect.stringMatching(/^xstate\.done\.actor\./), value: { running: { health: 'healthy' } }, instanceId },
       { from: 'healthy', to: 'stopped', event: 'CLOSE', value: 'stopped', instanceId },
     ]);
   });
@@ -187,12 +187,14 @@ describe('events', () => {
     await h.client.call('instance.stop', { instanceId: other.instanceId });
   });
 
-  it('sends values coalesced: every actor at most 10 a second, only changed values, and nothing while nobody subscribes', async () => {
-    // Probes every 20 ms: each actor's state value changes some 80 times a second.
-    const fast = await startHarness({ defaults: { probe: { intervalMs: 20, deadlineMs: 1_000, degradeAfter: 2, recoverAfter: 4 }, tabProbe: { intervalMs: 20, deadlineMs: 1_000, degradeAfter: 2, recoverAfter: 4 } } });
+  it('sends values as they move within a reported state (a recovery), only changed ones, and nothing while nobody subscribes', async () => {
+    // An idle healthy actor's value does not move (its probe and memory loops are actors that
+    // report only misses); a recovery's steps do. The tab's page changes its URL every 10 ms:
+    // snapshots that change nothing a values event carries.
+    const fast = await startHarness();
     try {
-      const { instanceId } = await fast.client.call('instance.create', { name: 'busy' });
-      const { tabId } = await fast.client.call('tab.open', { instanceId, url: fast.pages.url('/page/busy') });
+      const { instanceId, pid } = await fast.client.call('instance.create', { name: 'busy' });
+      const { tabId } = await fast.client.call('tab.open', { instanceId, url: fast.pages.url('/hashes/busy') });
       const feed = fast.tv.server.values;
       const idle = { ...feed.stats };
       await new Promise((r) => setTimeout(r, 300));
@@ -201,24 +203,33 @@ describe('events', () => {
       const watcher = await fast.connectAnother('charts');
       const seen = collect(watcher);
       const { subscriptionId } = await watcher.call('events.subscribe', { topics: ['values'] });
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Snapshots by the dozen (each URL change), one value sent: the tab's, the first time the
+      // feed sees it; none after, since none changed it. The idle instance: nothing at all.
+      expect(feed.stats.seen).toBeGreaterThan(20);
+      expect(seen.events.filter((e) => e.topic === 'values')).toEqual([
+        expect.objectContaining({ actor: tabId, kind: 'tab', value: { running: { health: 'healthy' } } }),
+      ]);
+
+      const mark = fast.events.mark();
       const started = Date.now();
-      await new Promise((r) => setTimeout(r, 3_000));
+      process.kill(pid as number, 'SIGKILL');
+      await fast.events.waitFor({ actor: instanceId, from: 'recovering', to: 'healthy' }, mark);
+      await fast.events.waitFor({ actor: tabId, from: 'recovering', to: 'healthy' }, mark);
+      await new Promise((r) => setTimeout(r, 200));
       await watcher.call('events.unsubscribe', { subscriptionId });
       const elapsed = Date.now() - started;
       const values = seen.events.filter((e) => e.topic === 'values');
-      for (const actor of [instanceId, tabId]) {
-        const mine = values.filter((e) => e.actor === actor);
-        // One flush every 100 ms at most, one event per actor per flush.
-        expect(mine.length).toBeLessThanOrEqual(Math.floor(elapsed / 100) + 1);
-        // A flush sends the actor's latest value if it differs from the last one sent (the first
-        // always goes); between 20 ms probes that is mostly the same waiting state, so how many
-        // more differ is the machine's timing: at least the first, each unlike the one before.
-        expect(mine.length).toBeGreaterThanOrEqual(1);
-        for (const [i, e] of mine.entries()) {
-          expect(e).toMatchObject({ subscriptionId, kind: actor === tabId ? 'tab' : 'instance', instanceId, value: { running: expect.any(Object) }, at: expect.any(Number) });
-          if (i > 0) expect(JSON.stringify(e.value)).not.toBe(JSON.stringify(mine[i - 1]!.value));
-        }
+      const mine = values.filter((e) => e.actor === instanceId);
+      // The recovery's steps (killing → backoff → relaunching → restoringTabs), coalesced: at
+      // least one, at most one a flush, each a step of `recovering` unlike the one before.
+      expect(mine.length).toBeGreaterThanOrEqual(1);
+      expect(mine.length).toBeLessThanOrEqual(Math.floor(elapsed / 100) + 1);
+      for (const [i, e] of mine.entries()) {
+        expect(e).toMatchObject({ subscriptionId, kind: 'instance', instanceId, value: { recovering: expect.any(String) }, at: expect.any(Number) });
+        if (i > 0) expect(JSON.stringify(e.value)).not.toBe(JSON.stringify(mine[i - 1]!.value));
       }
+      expect(values.every((e) => e.actor === instanceId || e.actor === tabId)).toBe(true);
       expect(feed.stats.seen).toBeGreaterThan(3 * feed.stats.sent);
       // Unsubscribed: the feed stops listening.
       const after = { ...feed.stats };

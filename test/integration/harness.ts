@@ -140,6 +140,10 @@ export class PageServer {
             `addEventListener('load', () => { document.title = '${name}'; });</script></head>` +
             `<body><iframe src="/page/framed"></iframe></body></html>`,
         );
+      case 'hashes':
+        // A same-document navigation every 10 ms: URL_CHANGED after URL_CHANGED, none of which
+        // moves the tab's state.
+        return html(name, '<script>let i = 0; setInterval(() => { location.hash = String(++i); }, 10);</script>');
       case 'untitled':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return void res.end('<!doctype html><p>no title here</p>');

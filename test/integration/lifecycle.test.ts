@@ -194,7 +194,7 @@ describe('lifecycle', () => {
         reason: 'target opened',
         restarts: 0,
         stateSince: expect.any(Number),
-        value: { running: { health: 'healthy', probe: expect.any(String) } },
+        value: { running: { health: 'healthy' } },
       },
     ]);
     expect((await other.call('instance.get', { instanceId: shared.instanceId })).name).toBe('ours');

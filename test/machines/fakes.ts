@@ -16,13 +16,19 @@ import {
 import {
   instanceMachine,
   reportedState,
+  runMemoryLoop,
+  runProbeLoop,
   supervisorMachine,
   tabMachine,
   type InstanceEvent,
   type InstanceOptions,
   type InstanceRestore,
   type LaunchOutput,
+  type LoopClock,
   type OpenTargetInput,
+  type ProbeChromeInput,
+  type ProbeTargetInput,
+  type SampleMemoryInput,
   type TabEvent,
 } from '../../machines/index.js';
 
@@ -121,7 +127,8 @@ export class FakeWorld {
     this.gate.release(`stop ${instanceId}`);
   }
 
-  logic() {
+  /** The machines with this world's actors; their probe and memory loops run on `clock`. */
+  logic(clock: LoopClock) {
     const tab = tabMachine.provide({
       actors: {
         openTarget: fromPromise(async ({ input }) => this.open(this.opens, input)),
@@ -131,12 +138,19 @@ export class FakeWorld {
           await this.gate.wait(`reopen ${input.tabId}`);
           return { url: input.url, title: `title of ${input.url}`, ...this.adoptedMark(input.tabId) };
         }),
-        probeTarget: fromPromise(({ input }) => {
-          this.probes.push(input.tabId);
-          if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
-          if (this.failingTabProbes.has(input.tabId)) return Promise.reject(new Error('session closed'));
-          return Promise.resolve();
-        }),
+        probeTarget: fromCallback<EventObject, ProbeTargetInput>(({ input, sendBack }) =>
+          runProbeLoop(
+            clock,
+            input,
+            () => {
+              this.probes.push(input.tabId);
+              if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
+              if (this.failingTabProbes.has(input.tabId)) return Promise.reject(new Error('session closed'));
+              return Promise.resolve();
+            },
+            sendBack,
+          ),
+        ),
         watchTarget: fromCallback<EventObject, { instanceId: string; tabId: string }>(({ input, sendBack }) => {
           this.watcherStarts.push(input.tabId);
           this.tabWatchers.set(input.tabId, sendBack);
@@ -175,16 +189,30 @@ export class FakeWorld {
           if (this.holdStops) await this.gate.wait(`stop ${input.instanceId}`);
           if (this.stopFails) throw new Error('stop failed');
         }),
-        probeChrome: fromPromise(({ input }) => {
-          this.probes.push(input.instanceId);
-          if (this.frozen) return new Promise<void>(() => {});
-          return this.probeFails ? Promise.reject(new Error('Target closed')) : Promise.resolve();
-        }),
-        sampleMemory: fromPromise(async ({ input }) => {
-          this.samples.push(input.instanceId);
-          if (this.memoryFails) throw new Error('/proc unreadable');
-          return { privateBytes: this.memoryBytes };
-        }),
+        probeChrome: fromCallback<EventObject, ProbeChromeInput>(({ input, sendBack }) =>
+          runProbeLoop(
+            clock,
+            input,
+            () => {
+              this.probes.push(input.instanceId);
+              if (this.frozen) return new Promise<void>(() => {});
+              return this.probeFails ? Promise.reject(new Error('Target closed')) : Promise.resolve();
+            },
+            sendBack,
+          ),
+        ),
+        sampleMemory: fromCallback<EventObject, SampleMemoryInput>(({ input, sendBack }) =>
+          runMemoryLoop(
+            clock,
+            input,
+            async () => {
+              this.samples.push(input.instanceId);
+              if (this.memoryFails) throw new Error('/proc unreadable');
+              return this.memoryBytes;
+            },
+            sendBack,
+          ),
+        ),
         watchChrome: fromCallback<EventObject, { instanceId: string }>(({ input, sendBack }) => {
           this.watcherStarts.push(input.instanceId);
           this.chromeWatchers.set(input.instanceId, sendBack);
@@ -312,7 +340,7 @@ export class Sim {
   private readonly deliveries: { to: string; type: string }[] = [];
 
   constructor() {
-    this.root = createActor(this.world.logic(), {
+    this.root = createActor(this.world.logic(this.clock), {
       clock: this.clock,
       inspect: (event) => {
         coverage.inspect(event);

@@ -177,7 +177,9 @@ describe('instance: memory', () => {
     sim = new Sim();
     const i = await sim.createInstance();
     await sim.advance(1_000);
-    expect(ctx(i).memoryBytes).toBe(50 * MB);
+    // A sample under the soft limit is not worth the machine's attention: not even recorded.
+    expect(sim.world.samples).toEqual(['i-1']);
+    expect(ctx(i).memoryBytes).toBeNull();
     sim.world.memoryBytes = 150 * MB;
     await sim.advance(1_000);
     expect(sim.state(i)).toBe('degraded');
@@ -190,6 +192,24 @@ describe('instance: memory', () => {
     await sim.advance(1_000);
     expect(sim.state(i)).toBe('healthy');
     expect(ctx(i).reason).toMatch(/memory back under soft limit \(60 MB\)/);
+    // The first sample back under is reported, the ones after it are not.
+    const reported = sim.received('i-1').filter((type) => type === 'MEMORY_SAMPLED').length;
+    await sim.advance(3_000);
+    expect(sim.received('i-1').filter((type) => type === 'MEMORY_SAMPLED').length).toBe(reported);
+  });
+
+  it('an idle, healthy instance and tab are probed and sampled without a single event reaching either machine', async () => {
+    sim = new Sim();
+    const i = await sim.createInstance();
+    await sim.openTab('t-1');
+    const before = { instance: sim.received('i-1').length, tab: sim.received('t-1').length };
+    await sim.advance(10_000, 100);
+    expect(sim.world.probes.filter((id) => id === 'i-1').length).toBeGreaterThanOrEqual(9);
+    expect(sim.world.probes.filter((id) => id === 't-1').length).toBeGreaterThanOrEqual(9);
+    expect(sim.world.samples.length).toBeGreaterThanOrEqual(9);
+    expect(sim.received('i-1').slice(before.instance)).toEqual([]);
+    expect(sim.received('t-1').slice(before.tab)).toEqual([]);
+    expect(sim.state(i)).toBe('healthy');
   });
 
   it('healthy ⇄ degraded keeps one watcher, and the probe and memory loops keep their rhythm', async () => {

@@ -115,6 +115,22 @@ describe('tab: faults', () => {
     expect(ctx(tab).misses).toBe(0);
   });
 
+  it('an answer after misses below degradeAfter clears them: only misses in a row degrade', async () => {
+    const options = testOptions({ tabProbe: { intervalMs: 1_000, deadlineMs: 500, degradeAfter: 2, recoverAfter: 3 } });
+    const { tab } = await withTab(options);
+    sim.world.hungTabs.add('t-1');
+    await sim.advance(1_500); // the probe at 1000 misses at 1500
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab).misses).toBe(1);
+    sim.world.hungTabs.delete('t-1');
+    await sim.advance(1_000); // the one at 2500 answers
+    expect(ctx(tab).misses).toBe(0);
+    sim.world.hungTabs.add('t-1');
+    await sim.advance(1_500); // one miss again: still healthy, where a running count would have degraded
+    expect(sim.state(tab)).toBe('healthy');
+    expect(ctx(tab).misses).toBe(1);
+  });
+
   it('misses below degradeAfter are only counted; recoverAfter ≤ degradeAfter goes straight to recovering', async () => {
     const options = testOptions({ tabProbe: { intervalMs: 1_000, deadlineMs: 500, degradeAfter: 3, recoverAfter: 2 } });
     const { tab } = await withTab(options);

@@ -3,7 +3,7 @@
 // the document stays small enough to send whole.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { and, not, or, setup, type AnyStateMachine, type StateNode } from 'xstate';
+import { and, not, or, raise, setup, type AnyStateMachine, type StateNode } from 'xstate';
 import { instanceMachine, supervisorMachine, tabMachine } from '../../machines/index.js';
 import { edgeGroups, isRow } from '../../src/inspector/chart-geometry.js';
 import type { MachinesLayoutFile, StateDescription, TransitionDescription } from '../../src/inspector/document.js';
@@ -91,16 +91,14 @@ describe('GET /machines', () => {
   });
 
   it('labels delays, invoked actors and guards as people read them', () => {
-    expect(labels('instance', 'instance.running.probe.waiting')).toEqual(['after probeInterval → instance.running.probe.probing']);
+    expect(labels('instance', 'instance.recovering.backoff')).toEqual(['after backoff → instance.recovering.relaunching']);
     expect(labels('instance', 'instance.spawning')).toEqual(['done: launchChrome → instance.running', 'error: launchChrome → instance.recovering']);
     expect(labels('instance', 'instance.running.health.healthy')).toContain('PROBE_MISSED [missesCallForDegrading] → instance.running.health.degraded');
     expect(labels('instance', 'instance.running.health.healthy')).toContain('after stable → ');
-    const probing = find('instance', 'instance.running.probe.probing');
-    expect(probing.invoke).toEqual(['probeChrome']);
-    const deadline = probing.transitions!.find((t) => t.kind === 'after')!;
-    expect(deadline).toMatchObject({ label: 'after probeDeadline', event: 'xstate.after.probeDeadline.instance.running.probe.probing', actions: ['raise PROBE_MISSED'] });
     expect(find('instance', 'instance.failed')).toMatchObject({ entry: ['tellTabs', 'sendParent'], invoke: ['killChrome'] });
-    expect(find('instance', 'instance.running')).toMatchObject({ type: 'parallel', invoke: ['watchChrome'] });
+    // The probe and memory loops are actors of `running`, beside the watcher (machines/loops.ts).
+    expect(find('instance', 'instance.running')).toMatchObject({ type: 'parallel', invoke: ['watchChrome', 'probeChrome', 'sampleMemory'] });
+    expect(find('tab', 'tab.running')).toMatchObject({ type: 'parallel', invoke: ['watchTarget', 'probeTarget'] });
     expect(find('instance', 'instance.stopped').type).toBe('final');
     expect(find('instance', 'instance.recovering').initial).toBe('checking');
     // XState's own timer actions (schedule and cancel of `after`) are not the machine's actions.
@@ -116,7 +114,7 @@ describe('GET /machines', () => {
       states: {
         one: {
           on: { GO: { guard: and(['a', not('b')]), target: 'two' }, BACK: { guard: or(['a', 'b']), target: 'one', reenter: true } },
-          after: { 1500: 'two' },
+          after: { 1500: { target: 'two', actions: raise({ type: 'LATE' }) } },
         },
         two: {},
       },
@@ -124,6 +122,7 @@ describe('GET /machines', () => {
     const one = states(describeMachine(machine).root).find((s) => s.key === 'one')!;
     expect(one.transitions!.map((t) => t.label)).toEqual(['GO [(a && !b)]', 'BACK [(a || b)]', 'after 1500 ms']);
     expect(one.transitions![1]!.reenter).toBe(true);
+    expect(one.transitions![2]!.actions).toEqual(['raise LATE']);
     expect(edgeGroups(one).map((g) => g.target)).toEqual(['demo.two', 'demo.one']);
   });
 });

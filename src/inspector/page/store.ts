@@ -252,7 +252,7 @@ export function activeStateIds(machineId: string, value: StateValue | null): str
   return ids;
 }
 
-/** Leaf paths of a value: `running.health.healthy`, `running.probe.probing`. */
+/** Leaf paths of a value: `running.health.healthy`, `recovering.relaunching`. */
 export function leafPaths(value: StateValue | null): string[] {
   return activeStateIds('', value)
     .map((id) => id.slice(1))
