@@ -53,6 +53,15 @@ export interface FleetSamplerOptions {
   /** A group's PSS and USS (smaps_rollup) are read again at most this often. */
   detailedEveryMs: number;
   /**
+   * A group whose private footprint moved by less than a twentieth (and its processes are the
+   * same) since its last detailed read is read again only this long after it (default:
+   * detailedEveryMs): an idle fleet's PSS barely moves, and its reads were most of the
+   * sampler's cost.
+   */
+  unchangedDetailedEveryMs?: number;
+  /** smaps_rollup reads per pass for groups never read yet (default: detailedReadsPerPass), beside those. */
+  firstDetailedReadsPerPass?: number;
+  /**
    * smaps_rollup reads per pass at most, groups whose figures are oldest first, a group read
    * whole: smaps_rollup walks a process's page tables (~1.7 ms of CPU for an idle headless
    * shell process, measured), so a large fleet's PSS is refreshed at a bounded cost rather than
@@ -67,7 +76,13 @@ interface Group {
   detailedAt: number;
   /** Swap of each member at the last detailed read: statm does not say. */
   swapBytes: Map<number, number>;
+  /** Private footprint and processes at the last detailed read. */
+  privateAtDetail: number;
+  pidsAtDetail: number;
 }
+
+/** A private footprint that moved less than this fraction since the last detailed read is unchanged. */
+const UNCHANGED_FRACTION = 0.05;
 
 /**
  * Without a pass for this long the pid → group map is read afresh: a pid is not handed out
@@ -96,7 +111,7 @@ export class FleetSampler {
   async sample(pgid: number): Promise<GroupMemory> {
     let group = this.groups.get(pgid);
     if (!group) {
-      group = { memory: null, detailedAt: -Infinity, swapBytes: new Map() };
+      group = { memory: null, detailedAt: -Infinity, swapBytes: new Map(), privateAtDetail: 0, pidsAtDetail: 0 };
       this.groups.set(pgid, group);
     }
     if (!group.memory || performance.now() - this.lastPassAt >= this.options.maxAgeMs) await this.pass();
@@ -144,17 +159,31 @@ export class FleetSampler {
     const wanted = new Set(sampled.map(([pgid]) => pgid));
     for (const [pid, pgid] of pgidOf) if (wanted.has(pgid)) members.set(pgid, [...(members.get(pgid) ?? []), pid]);
 
-    // Which groups get a detailed read this pass: the oldest first, within the budget.
+    // Which groups get a detailed read this pass, within the budget: those never read, then
+    // those whose footprint moved most, then the oldest of the unchanged ones.
+    const unchangedEvery = this.options.unchangedDetailedEveryMs ?? this.options.detailedEveryMs;
+    const moved = (g: Group) => {
+      if (!g.memory || g.detailedAt === -Infinity) return Infinity;
+      if (g.memory.pids.length !== g.pidsAtDetail) return 1;
+      return Math.abs(g.memory.privateBytes - g.privateAtDetail) / Math.max(1, g.privateAtDetail);
+    };
     const due = sampled
-      .filter(([, g]) => started - g.detailedAt >= this.options.detailedEveryMs)
-      .sort(([, a], [, b]) => a.detailedAt - b.detailedAt);
+      .map(([pgid, g]) => ({ pgid, g, moved: moved(g), age: started - g.detailedAt }))
+      .filter(({ moved, age }) => age >= this.options.detailedEveryMs && (moved >= UNCHANGED_FRACTION || age >= unchangedEvery))
+      .sort((a, b) => b.moved - a.moved || b.age - a.age)
+      .map(({ pgid, g }) => [pgid, g] as const);
+    // Two budgets: groups never read (a fleet just created wants its figures soon) and the
+    // rest. Within each, at least one group; a group is read whole.
     const detailNow = new Set<number>();
-    let budget = this.options.detailedReadsPerPass;
-    for (const [pgid] of due) {
+    const budget = { first: this.options.firstDetailedReadsPerPass ?? this.options.detailedReadsPerPass, again: this.options.detailedReadsPerPass };
+    const taken = { first: 0, again: 0 };
+    for (const [pgid, g] of due) {
       const size = members.get(pgid)?.length ?? 0;
-      if (detailNow.size > 0 && size > budget) break;
+      const kind = g.detailedAt === -Infinity ? 'first' : 'again';
+      if (taken[kind] > 0 && size > budget[kind]) continue;
       detailNow.add(pgid);
-      budget -= size;
+      taken[kind]++;
+      budget[kind] -= size;
     }
 
     let reads = 0;
@@ -181,6 +210,8 @@ export class FleetSampler {
           group.swapBytes.set(pid, rollup.swapBytes);
         }
         group.detailedAt = started;
+        group.privateAtDetail = privateBytes;
+        group.pidsAtDetail = live.length;
       }
       group.memory = { pids: live, privateBytes, detailed };
     }

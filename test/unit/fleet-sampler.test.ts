@@ -73,24 +73,47 @@ describe('FleetSampler', () => {
     expect((await fleet.sample(a)).privateBytes).toBe(0);
   });
 
-  it('reads PSS for a bounded number of processes per pass, the groups read longest ago first', async () => {
+  it('reads PSS for a bounded number of processes per pass, groups never read on their own budget, the others read longest ago first', async () => {
     const groups = [await group(1), await group(1), await group(1)]; // 2 processes each
-    const fleet = sampler({ maxAgeMs: 0, detailedEveryMs: 0, detailedReadsPerPass: 2 });
-    const detailed = () => groups.filter((g) => fleet.latest(g)?.detailed).map((g) => groups.indexOf(g));
+    const fleet = sampler({ maxAgeMs: 0, detailedEveryMs: 0, detailedReadsPerPass: 2, firstDetailedReadsPerPass: 2 });
+    const figures = () => groups.map((g) => fleet.latest(g)?.detailed);
+    const readIn = (before: ReturnType<typeof figures>) => figures().flatMap((f, i) => (f && f !== before[i] ? [i] : []));
+    let before = figures();
     await fleet.sample(groups[0]!);
-    expect(detailed()).toEqual([0]);
-    // The other two are asked now, in one pass: the budget (2 processes) reads one whole group,
-    // one never read before; the next pass reads the other.
+    expect(readIn(before)).toEqual([0]);
+    // All three asked in one pass: one group never read (budget: 2 processes, one group) and
+    // one read before, within the other budget.
+    before = figures();
     await Promise.all(groups.map((g) => fleet.sample(g)));
     expect(fleet.passes).toBe(2);
-    expect(detailed()).toEqual([0, 1]);
+    expect(readIn(before)).toEqual([0, 1]);
+    before = figures();
     await Promise.all(groups.map((g) => fleet.sample(g)));
-    expect(detailed()).toEqual([0, 1, 2]);
-    // Then the one read longest ago comes first again.
-    const pssAt = (g: number) => fleet.latest(groups[g]!)?.detailed;
-    const before = pssAt(0);
+    const third = readIn(before);
+    expect(third).toContain(2); // the last one never read
+    expect(third).toHaveLength(2); // and one of the two read in the pass before
+    // Then the one read longest ago: the one of 0 and 1 the third pass left.
+    const left = third.includes(0) ? 1 : 0;
+    before = figures();
     await fleet.sample(groups[0]!);
-    expect(pssAt(0)).not.toBe(before);
+    expect(readIn(before)).toEqual([left]);
+  });
+
+  it('reads an unchanged group again only after unchangedDetailedEveryMs; one whose processes changed at once', async () => {
+    const still = await group(1);
+    // A subshell forks two more sleeps 300 ms in: a change of the group's processes.
+    const growing = await group(1, '(sleep 0.3; sleep 60 & sleep 60 & wait) &');
+    const fleet = sampler({ maxAgeMs: 0, detailedEveryMs: 0, unchangedDetailedEveryMs: 60_000 });
+    await Promise.all([fleet.sample(still), fleet.sample(growing)]);
+    const first = { still: fleet.latest(still)?.detailed, growing: fleet.latest(growing)?.detailed };
+    expect(first.still).toBeTruthy();
+    expect(first.growing).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 600));
+    // The pass that sees the new processes; the one after it reads the group that changed.
+    await Promise.all([fleet.sample(still), fleet.sample(growing)]);
+    await Promise.all([fleet.sample(still), fleet.sample(growing)]);
+    expect(fleet.latest(still)?.detailed).toBe(first.still);
+    expect(fleet.latest(growing)?.detailed).not.toBe(first.growing);
   });
 
   it('forgets a group: it is not read again', async () => {
