@@ -9,13 +9,16 @@ import { capacity } from '../errors.js';
 const MB = 1024 * 1024;
 
 /**
- * What an instance is taken to cost, in MB. A lone idle instance measured ~120–145 MB PSS
- * (docs/benchmarks.md), which charges it every page it would share with the rest of a fleet;
- * in a fleet, 100 instances with one tab each took 6.0 GB PSS, ~60 MB apiece. 150 MB is the
- * lone figure with a little headroom: a one-tab instance's cost at any fleet size, and 2.5×
- * what each takes in a large fleet, for the pages their tabs load.
+ * What an instance is taken to cost, in MB, for the default count limit. In a fleet, where
+ * Chrome's processes share their code pages, an instance with one tab measured 63.6 MB PSS at
+ * 100 instances and 62.8 MB at 200 (bench:scale, 2026-12-02); 70 MB is that with a tenth of
+ * headroom, so the default admits as many instances as the memory available holds when they
+ * idle (~300 on a 24-GiB machine). A lone instance costs more (~147 MB: nothing to share
+ * with), and busy tabs far more; the count only caps the fleet. What keeps the machine out of
+ * swap is the reserve, checked at every admission against the memory available then, and
+ * each instance's soft and hard limits.
  */
-export const INSTANCE_FOOTPRINT_MB = 150;
+export const INSTANCE_FOOTPRINT_MB = 70;
 
 /**
  * File descriptors the runtime holds per instance: 4 measured for a browser (its DevTools

@@ -34,11 +34,12 @@ describe('the default limit', () => {
     expect(defaultMaxInstances(1 * GB, 2458)).toBe(1);
     const admission = new Admission({}, readings({ availableBytes: 22 * GB }));
     expect(admission.memoryReserveMb).toBe(2458);
-    expect(admission.maxInstances).toBe(133);
+    expect(admission.maxInstances).toBe(286); // (22,528 − 2,458) ÷ 70
   });
 
-  it('admits at least 100 instances on a 24 GiB machine with 18 GiB free', () => {
+  it('admits at least 100 instances on a 24 GiB machine with 18 GiB free, and 300 with 23 GiB', () => {
     expect(new Admission({}, readings({ availableBytes: 18 * GB })).maxInstances).toBeGreaterThanOrEqual(100);
+    expect(new Admission({}, readings({ availableBytes: 23 * GB })).maxInstances).toBeGreaterThanOrEqual(300);
   });
 
   it('on this machine, from its own /proc/meminfo', () => {
@@ -67,13 +68,13 @@ describe('Admission.check', () => {
   it('refuses when available memory, less what starting browsers will take, falls below the reserve', () => {
     const machine = readings({ availableBytes: 3_000 * MB });
     const admission = new Admission({ maxInstances: 100, memoryReserveMb: 2_500 }, machine);
-    admission.check(0, 0); // 3000 − 150 ≥ 2500
-    admission.check(0, 2); // 3000 − 450 ≥ 2500
-    const error = refusal(() => admission.check(0, 3)); // 3000 − 600 < 2500
+    admission.check(0, 0); // 3000 − 70 ≥ 2500
+    admission.check(0, 6); // 3000 − 7 × 70 ≥ 2500
+    const error = refusal(() => admission.check(0, 7)); // 3000 − 8 × 70 < 2500
     expect(error.data).toEqual({ limit: 2_500, value: 3_000, resource: 'memory' });
     expect(error.message).toMatch(/not enough memory: 3000 MB available/);
-    machine.set({ availableBytes: 2_600 * MB });
-    expect(refusal(() => admission.check(0, 0)).data).toMatchObject({ resource: 'memory', value: 2_600 });
+    machine.set({ availableBytes: 2_550 * MB }); // 2550 − 70 < 2500
+    expect(refusal(() => admission.check(0, 0)).data).toMatchObject({ resource: 'memory', value: 2_550 });
   });
 
   it('refuses when the fds left would not hold one more instance, naming file descriptors', () => {
