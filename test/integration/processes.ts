@@ -62,6 +62,9 @@ export function spawnServe(args: string[], options: ServeOptions = {}): SpawnedS
   const child = execa(file, fileArgs, {
     reject: false,
     stdin: 'ignore',
+    // A SIGTERM is the runtime's to finish: it forces its own exit after 10 s (cli.ts), so
+    // execa's SIGKILL (5 s by default) would cut a large fleet's graceful stop short.
+    forceKillAfterDelay: 12_000,
     env: { TABVISOR_LOG_LEVEL: 'info', TABVISOR_TOKEN: '', ...options.env },
   });
   const lines: LogLine[] = [];
