@@ -333,7 +333,7 @@ export class ChromeInstance {
     const connection = this.connection;
     if (connection) {
       connection.ending = true;
-      await waitAtMost(connection.browser.close(), graceMs);
+      if (graceMs > 0) await waitAtMost(connection.browser.close(), graceMs);
     }
     await this.kill();
     await removeProfile(this.profileDir);

@@ -356,6 +356,7 @@ export class Runtime implements PageHost, AgentHost {
       const content = this.store ? this.snapshotContent() : null;
       const final = content ? { ...content, clean: true, instances: content.instances.map((r) => ({ ...r, chrome: null })) } : null;
       this.store?.freeze();
+      this.world.beginShutdown();
       const stopped = waitFor(this.root, (snapshot) => snapshot.matches('stopped'));
       this.root.send({ type: 'SHUTDOWN' });
       await waitAtMost(stopped, timeoutMs);
