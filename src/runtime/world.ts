@@ -57,9 +57,10 @@ const clock: LoopClock = {
 
 /**
  * Every probe loop starts on this grid and keeps to it (machines/loops.ts): a fleet's probes,
- * each on its own random phase, fire together in 20 turns of the event loop per 2-s interval
- * rather than in one turn each, which halves the idle runtime's CPU at 100 instances (see
- * docs/benchmarks.md). The memory loops use their interval as grid: one turn, one pass over /proc.
+ * each on its own random phase, fire together in four turns of the event loop per 2-s
+ * interval rather than in one turn each (docs/design.md has the measurements: a finer grid
+ * costs more CPU, a coarser one would bunch them). The memory loops use their interval as
+ * grid: one turn, one pass over /proc.
  */
 const PROBE_GRID_MS = 500;
 
