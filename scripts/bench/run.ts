@@ -61,6 +61,7 @@ const scenarios: Record<string, () => Promise<ScenarioModule>> = {
   scale: () => import('./scale.js'),
   agents: () => import('./agents.js'),
   inspector: () => import('./inspector.js'),
+  warm: () => import('./warm.js'),
 };
 
 /** Which code is measured: the commit, and the files of src/ and machines/ that differ from it
