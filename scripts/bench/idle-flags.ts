@@ -23,9 +23,15 @@ const MB = 2 ** 20;
 
 /** Candidates: each alone against the defaults; a line of why each might save memory. */
 export const CANDIDATES: { name: string; args: string[]; why: string }[] = [
-  { name: 'network service in process', args: ['--enable-features=NetworkServiceInProcess2'], why: 'the network service runs in the browser process instead of a utility process of its own' },
+  { name: 'network service in process', args: ['--enable-features=NetworkServiceInProcess2'], why: 'the network service runs in the browser process instead of a utility process of its own (a default since 2026-12-02: the same as the defaults from then on)' },
   { name: 'in-process GPU', args: ['--in-process-gpu'], why: 'the GPU (software GL in headless) runs in the browser process' },
   { name: 'no GPU', args: ['--disable-gpu', '--disable-software-rasterizer'], why: 'no GPU process at all, if Chrome agrees' },
+  { name: 'no zygote', args: ['--no-zygote'], why: 'renderers start from the browser process, not from two zygote processes (Chrome allows it only without the sandbox: tabvisor runs without it as root)' },
+  {
+    name: 'all three that save',
+    args: ['--disable-gpu', '--disable-software-rasterizer', '--enable-features=NetworkServiceInProcess2', '--no-zygote'],
+    why: 'no GPU process, the network service in the browser, no zygotes: together',
+  },
   { name: 'no spare renderer', args: ['--disable-features=SpareRendererForSitePerProcess'], why: 'Chrome keeps a renderer warm for the next navigation' },
   { name: 'no back-forward cache', args: ['--disable-features=BackForwardCache'], why: 'pages navigated away from are not kept alive' },
   { name: 'low-end device mode', args: ['--enable-low-end-device-mode'], why: "Chrome's own memory-saving mode for small devices" },

@@ -7,7 +7,7 @@
 //
 //   npm run bench:scale                  (N = 100, 200, 300; 60 s idle; 10 kills)
 //   npm run bench:scale -- --quick       (N = 10, 20; 30 s idle; 3 kills)
-//   --max=N (largest step)  --idle-seconds=N  --kills=N
+//   --max=N (largest step)  --min=N (smallest)  --idle-seconds=N  --kills=N
 //
 // Before each step the bench checks the memory available (MemAvailable) for N browsers at
 // ~90 MB each above 3 GB; a step that would not fit is skipped, and so are the larger ones.
@@ -69,7 +69,8 @@ function enoughMemory(n: number): { ok: boolean; availableMb: number; needMb: nu
 
 export default function scale(bench: Bench): Scenario {
   const MAX = bench.count('max', 300, 20);
-  const STEPS = (bench.quick ? [10, 20] : [100, 200, 300]).filter((n) => n <= MAX);
+  const MIN = bench.count('min', 0, 0);
+  const STEPS = (bench.quick ? [10, 20] : [100, 200, 300]).filter((n) => n <= MAX && n >= MIN);
   const IDLE_S = bench.count('idle-seconds', 60, 30);
   const KILLS = bench.count('kills', 10, 3);
   const { machine, raw, results } = bench;
