@@ -80,12 +80,9 @@ export default function scale(bench: Bench): Scenario {
   let failed = false;
   machine.sampleForeignChrome();
 
-  async function tabvisorStep(n: number, pageUrl: string, defaultLimit: number): Promise<Record<string, unknown>> {
-    const stateDir = mkdtempSync(join(tmpdir(), 'tabvisor-bench-scale-'));
-    bench.defer(() => rmSync(stateDir, { recursive: true, force: true }));
-    // Default settings; --max-instances only where the default limit would not admit N here.
-    const limit = defaultLimit >= n ? [] : ['--max-instances', String(n)];
-    if (limit.length) log(`tabvisor: the default limit (${defaultLimit}) is below ${n}: --max-instances ${n}`);
+  /** `tabvisor serve` with default settings, unless its own default limit (what it read of the
+   * memory available when it started) is below N: then again with `--max-instances N`. */
+  async function startServe(n: number, stateDir: string, limit: string[] = []) {
     const server = spawnServe([...limit, '--no-restore', '--state-dir', stateDir]);
     const stop = async () => {
       if (server.child.exitCode !== null) return null;
@@ -96,6 +93,20 @@ export default function scale(bench: Bench): Scenario {
     };
     bench.defer(stop);
     const { url } = await listening(server, 60_000);
+    if (limit.length) return { server, stop, url };
+    const hello = await connect(url, { client: 'bench-scale-hello' });
+    const { maxInstances } = (await hello.call('system.hello')).limits;
+    await hello.close();
+    if (maxInstances >= n) return { server, stop, url };
+    log(`tabvisor: its default limit (${maxInstances}) is below ${n}: again with --max-instances ${n}`);
+    await stop();
+    return startServe(n, stateDir, ['--max-instances', String(n)]);
+  }
+
+  async function tabvisorStep(n: number, pageUrl: string): Promise<Record<string, unknown>> {
+    const stateDir = mkdtempSync(join(tmpdir(), 'tabvisor-bench-scale-'));
+    bench.defer(() => rmSync(stateDir, { recursive: true, force: true }));
+    const { server, stop, url } = await startServe(n, stateDir);
     const pid = server.child.pid as number;
     const client: TabvisorClient = await connect(url, { client: 'bench-scale' });
     bench.defer(() => client.close());
@@ -230,7 +241,7 @@ export default function scale(bench: Bench): Scenario {
         break;
       }
       await machine.section(`tabvisor-${n}`);
-      const ours = await tabvisorStep(n, pageUrl, new Admission().maxInstances);
+      const ours = await tabvisorStep(n, pageUrl);
       await sleep(3_000);
       const roomRaw = enoughMemory(n);
       let theirs: Record<string, unknown> | null = null;
