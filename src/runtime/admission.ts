@@ -11,8 +11,8 @@ const MB = 1024 * 1024;
 /**
  * What an instance is taken to cost, in MB, for the default count limit. In a fleet, where
  * Chrome's processes share their code pages, an instance with one tab measured 63.6 MB PSS at
- * 100 instances and 62.8 MB at 200 (bench:scale, 2026-12-02); 70 MB is that with a tenth of
- * headroom, so the default admits as many instances as the memory available holds when they
+ * 100 instances and 62.8 MB at 200 (bench:scale, 2026-12-02), 53.5 MB at 300 once the network
+ * service ran in the browser process; 70 MB is the first with a tenth of headroom, so the default admits as many instances as the memory available holds when they
  * idle (~300 on a 24-GiB machine). A lone instance costs more (~147 MB: nothing to share
  * with), and busy tabs far more; the count only caps the fleet. What keeps the machine out of
  * swap is the reserve, checked at every admission against the memory available then, and
