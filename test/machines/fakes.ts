@@ -129,6 +129,9 @@ export class FakeWorld {
 
   /** The machines with this world's actors; their probe and memory loops run on `clock`. */
   logic(clock: LoopClock) {
+    /** A probe loop on the simulated clock whose probes this world answers. */
+    const probeLoop = <I extends ProbeTargetInput | ProbeChromeInput>(answer: (input: I) => Promise<void>) =>
+      fromCallback<EventObject, I>(({ input, sendBack }) => runProbeLoop(clock, input, () => answer(input), sendBack));
     const tab = tabMachine.provide({
       actors: {
         openTarget: fromPromise(async ({ input }) => this.open(this.opens, input)),
@@ -138,19 +141,12 @@ export class FakeWorld {
           await this.gate.wait(`reopen ${input.tabId}`);
           return { url: input.url, title: `title of ${input.url}`, ...this.adoptedMark(input.tabId) };
         }),
-        probeTarget: fromCallback<EventObject, ProbeTargetInput>(({ input, sendBack }) =>
-          runProbeLoop(
-            clock,
-            input,
-            () => {
-              this.probes.push(input.tabId);
-              if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
-              if (this.failingTabProbes.has(input.tabId)) return Promise.reject(new Error('session closed'));
-              return Promise.resolve();
-            },
-            sendBack,
-          ),
-        ),
+        probeTarget: probeLoop<ProbeTargetInput>((input) => {
+          this.probes.push(input.tabId);
+          if (this.hungTabs.has(input.tabId)) return new Promise<void>(() => {});
+          if (this.failingTabProbes.has(input.tabId)) return Promise.reject(new Error('session closed'));
+          return Promise.resolve();
+        }),
         watchTarget: fromCallback<EventObject, { instanceId: string; tabId: string }>(({ input, sendBack }) => {
           this.watcherStarts.push(input.tabId);
           this.tabWatchers.set(input.tabId, sendBack);
@@ -189,18 +185,11 @@ export class FakeWorld {
           if (this.holdStops) await this.gate.wait(`stop ${input.instanceId}`);
           if (this.stopFails) throw new Error('stop failed');
         }),
-        probeChrome: fromCallback<EventObject, ProbeChromeInput>(({ input, sendBack }) =>
-          runProbeLoop(
-            clock,
-            input,
-            () => {
-              this.probes.push(input.instanceId);
-              if (this.frozen) return new Promise<void>(() => {});
-              return this.probeFails ? Promise.reject(new Error('Target closed')) : Promise.resolve();
-            },
-            sendBack,
-          ),
-        ),
+        probeChrome: probeLoop<ProbeChromeInput>((input) => {
+          this.probes.push(input.instanceId);
+          if (this.frozen) return new Promise<void>(() => {});
+          return this.probeFails ? Promise.reject(new Error('Target closed')) : Promise.resolve();
+        }),
         sampleMemory: fromCallback<EventObject, SampleMemoryInput>(({ input, sendBack }) =>
           runMemoryLoop(
             clock,
