@@ -5,7 +5,7 @@ import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup, t
 import type { MemoryWatch, ProbeTiming } from './loops.js';
 import type { InstanceOptions } from './options.js';
 import * as policy from './policy.js';
-import type { RestartRecord, WindowElapsed } from './policy.js';
+import { errorText, type RestartRecord, type WindowElapsed } from './policy.js';
 import { tabMachine, type TabParentEvent } from './tab.machine.js';
 
 /** What a snapshot says of an instance that the runtime brings back after its own restart. */
@@ -502,8 +502,4 @@ function memoryOver(context: InstanceContext, bytes: number, which: 'soft' | 'ha
 
 function exitText(event: { code: number | null; signal: string | null }): string {
   return event.signal ? `browser exited (signal ${event.signal})` : `browser exited (code ${event.code})`;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

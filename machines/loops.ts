@@ -6,6 +6,7 @@
 // an inspection event each time (~1 ms of CPU, measured: most of an idle fleet's runtime CPU).
 // Pure but for the clock it is given: the machine tests run it on XState's simulated clock,
 // the runtime on the real one, so both run this code.
+import { errorText } from './policy.js';
 
 /** XState's clock interface (SimulatedClock and the real timers with performance.now both fit it). */
 export interface LoopClock {
@@ -82,13 +83,7 @@ export function runProbeLoop(clock: LoopClock, timing: ProbeTiming, probe: () =>
     // The deadline runs from when the probe really starts: a timer that fired late must not
     // shorten it.
     deadline = clock.setTimeout(() => finish('deadline'), timing.deadlineMs);
-    let answer: Promise<unknown>;
-    try {
-      answer = probe();
-    } catch (error) {
-      answer = Promise.reject(error);
-    }
-    answer.then(
+    attempt(probe).then(
       () => finish(null),
       (error: unknown) => finish(errorText(error)),
     );
@@ -124,17 +119,12 @@ export function runMemoryLoop(clock: LoopClock, watch: MemoryWatch, sample: () =
   let stopped = false;
   let reportedAbove = false;
   let timer: unknown = null;
-  const next = () => Math.max(0, onGrid(clock.now() + (watch.gridMs ? 1 : watch.intervalMs), watch.gridMs ?? 0) - clock.now());
+  // On a grid: its next point after now. Without: an interval after the last sample.
+  const next = () => (watch.gridMs ? onGrid(clock.now() + 1, watch.gridMs) - clock.now() : watch.intervalMs);
 
   const once = () => {
     timer = null;
-    let taken: Promise<number>;
-    try {
-      taken = sample();
-    } catch (error) {
-      taken = Promise.reject(error);
-    }
-    taken
+    attempt(sample)
       .then(
         (bytes) => {
           if (stopped) return;
@@ -156,6 +146,11 @@ export function runMemoryLoop(clock: LoopClock, watch: MemoryWatch, sample: () =
   };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** `fn()`'s promise, with a synchronous throw turned into its rejection. */
+function attempt<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

@@ -81,3 +81,8 @@ export function missVerdict(missesBefore: number, probe: ProbePolicy): 'recover'
   if (misses >= probe.recoverAfter) return 'recover';
   return misses >= probe.degradeAfter ? 'degrade' : 'count';
 }
+
+/** What a failed actor's error says, for a reason (an Error's message, anything else as text). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

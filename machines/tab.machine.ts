@@ -4,7 +4,7 @@ import { assign, enqueueActions, fromCallback, fromPromise, sendParent, setup, t
 import type { ProbeTiming } from './loops.js';
 import type { ProbePolicy, RestartPolicy } from './options.js';
 import * as policy from './policy.js';
-import type { RestartRecord, WindowElapsed } from './policy.js';
+import { errorText, type RestartRecord, type WindowElapsed } from './policy.js';
 
 export interface TabInput {
   tabId: string;
@@ -269,7 +269,3 @@ export const tabMachine = tabSetup.createMachine({
     },
   },
 });
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -62,10 +62,10 @@ export interface FleetSamplerOptions {
   /** smaps_rollup reads per pass for groups never read yet (default: detailedReadsPerPass), beside those. */
   firstDetailedReadsPerPass?: number;
   /**
-   * smaps_rollup reads per pass at most, groups whose figures are oldest first, a group read
-   * whole: smaps_rollup walks a process's page tables (~1.7 ms of CPU for an idle headless
-   * shell process, measured), so a large fleet's PSS is refreshed at a bounded cost rather than
-   * at a cost that grows with it.
+   * smaps_rollup reads per pass at most for groups read before (those whose footprint moved
+   * most first, then the oldest), a group read whole: smaps_rollup walks a process's page
+   * tables (~1.9 ms of CPU for an idle headless shell process, measured), so a large fleet's
+   * PSS is refreshed at a bounded cost rather than at a cost that grows with it.
    */
   detailedReadsPerPass: number;
 }
@@ -159,27 +159,25 @@ export class FleetSampler {
     const wanted = new Set(sampled.map(([pgid]) => pgid));
     for (const [pid, pgid] of pgidOf) if (wanted.has(pgid)) members.set(pgid, [...(members.get(pgid) ?? []), pid]);
 
-    // Which groups get a detailed read this pass, within the budget: those never read, then
-    // those whose footprint moved most, then the oldest of the unchanged ones.
+    // Which groups get a detailed read this pass, on two budgets: groups never read (a fleet
+    // just created wants its figures soon), and the rest, those whose footprint moved most
+    // first, then the oldest; an unchanged one only after unchangedDetailedEveryMs. Within each
+    // budget at least one group; a group is read whole.
     const unchangedEvery = this.options.unchangedDetailedEveryMs ?? this.options.detailedEveryMs;
     const moved = (g: Group) => {
-      if (!g.memory || g.detailedAt === -Infinity) return Infinity;
-      if (g.memory.pids.length !== g.pidsAtDetail) return 1;
+      if (g.detailedAt === -Infinity) return Infinity; // never read: first of all
+      if (g.memory?.pids.length !== g.pidsAtDetail) return 1;
       return Math.abs(g.memory.privateBytes - g.privateAtDetail) / Math.max(1, g.privateAtDetail);
     };
     const due = sampled
-      .map(([pgid, g]) => ({ pgid, g, moved: moved(g), age: started - g.detailedAt }))
+      .map(([pgid, g]) => ({ pgid, kind: g.detailedAt === -Infinity ? ('first' as const) : ('again' as const), moved: moved(g), age: started - g.detailedAt }))
       .filter(({ moved, age }) => age >= this.options.detailedEveryMs && (moved >= UNCHANGED_FRACTION || age >= unchangedEvery))
-      .sort((a, b) => b.moved - a.moved || b.age - a.age)
-      .map(({ pgid, g }) => [pgid, g] as const);
-    // Two budgets: groups never read (a fleet just created wants its figures soon) and the
-    // rest. Within each, at least one group; a group is read whole.
+      .sort((a, b) => (a.kind === b.kind ? b.moved - a.moved || b.age - a.age : a.kind === 'first' ? -1 : 1));
     const detailNow = new Set<number>();
     const budget = { first: this.options.firstDetailedReadsPerPass ?? this.options.detailedReadsPerPass, again: this.options.detailedReadsPerPass };
     const taken = { first: 0, again: 0 };
-    for (const [pgid, g] of due) {
+    for (const { pgid, kind } of due) {
       const size = members.get(pgid)?.length ?? 0;
-      const kind = g.detailedAt === -Infinity ? 'first' : 'again';
       if (taken[kind] > 0 && size > budget[kind]) continue;
       detailNow.add(pgid);
       taken[kind]++;
